@@ -1,10 +1,10 @@
 """lstmviz: exact, complete traces of RNN, LSTM and GRU cells, PyTorch-compatible.
 
-    import lstmviz
-    model = lstmviz.build("lstm", input_size=1, hidden_size=16, seed=0)
-    x = lstmviz.parse_sequence("1, 0, 0, 0, 0, 0")
-    tr = lstmviz.trace(model, x)              # every gate, state and per-step gradient
-    tr.layers[0][0].gates["f"]                # forget gate, (T, H)
+import lstmviz
+model = lstmviz.build("lstm", input_size=1, hidden_size=16, seed=0)
+x = lstmviz.parse_sequence("1, 0, 0, 0, 0, 0")
+tr = lstmviz.trace(model, x)              # every gate, state and per-step gradient
+tr.layers[0][0].gates["f"]                # forget gate, (T, H)
 """
 
 from .jacobian import jacobian_norms

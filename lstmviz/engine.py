@@ -9,7 +9,11 @@ derive, for the total derivatives delta_h_t = dL/dh_t and delta_c_t = dL/dc_t:
            delta_a   = [delta_c*g*i(1-i), delta_c*c_{t-1}*f(1-f), delta_c*i*(1-g^2), delta_m*tanh(c)*o(1-o)]
            (dh_{t+1}/dh_t)^T delta_h_{t+1} = W_hh^T delta_a_{t+1}
     GRU:   delta_a_n = delta_h*(1-z)*(1-n^2);  delta_a_r = delta_a_n*(W_hn h+b_hn)*r(1-r);
-           delta_a_z = delta_h*(h_{t-1}-n)*z(1-z);  delta_h_{t-1} = delta_h*z + W_hh^T [delta_a_r, delta_a_z, delta_a_n*r]
+           delta_a_z = delta_h*(h_{t-1}-n)*z(1-z)
+           delta_h_{t-1} gets delta_h*z + W_hh^T [delta_a_r, delta_a_z, delta_a_n*r]
+    GRU, tutorial form: delta_a_n = delta_h*z*(1-n^2);  delta_rh = W_hn^T delta_a_n;
+           delta_a_r = delta_rh*h_{t-1}*r(1-r);  delta_a_z = delta_h*(n-h_{t-1})*z(1-z)
+           delta_h_{t-1} gets delta_h*(1-z) + delta_rh*r + W_h[rz]^T [delta_a_r, delta_a_z]
     RNN:   delta_a_t = delta_h_t * phi'(a_t);  delta_h_{t-1} gets W_hh^T delta_a_t
     Every cell: dL/dx_t = W_ih^T delta_a_t (one matrix product over all t after the loop).
 
@@ -110,7 +114,12 @@ class LSTMEngine:
                 a[t] += h_prev @ w_hh_t
                 sigmoid(a[t], out=act[t])
                 np.tanh(a[t, 2 * hidden : 3 * hidden], out=act[t, 2 * hidden : 3 * hidden])
-                i, f, g, o = act[t, :hidden], act[t, hidden : 2 * hidden], act[t, 2 * hidden : 3 * hidden], act[t, 3 * hidden :]
+                i, f, g, o = (
+                    act[t, :hidden],
+                    act[t, hidden : 2 * hidden],
+                    act[t, 2 * hidden : 3 * hidden],
+                    act[t, 3 * hidden :],
+                )
                 np.multiply(f, c_prev, out=c[t])
                 np.multiply(i, g, out=ig)
                 c[t] += ig

@@ -111,14 +111,16 @@ class Model:
         expected = self.spec.parameter_shapes()
         missing = sorted(set(expected) - set(self.weights))
         extra = sorted(set(self.weights) - set(expected))
-        _check(not missing and not extra, f"weights do not fit the spec: missing {missing}, unexpected {extra}")
+        _check(
+            not missing and not extra, f"weights do not fit the spec: missing {missing}, unexpected {extra}"
+        )
         for name, shape in expected.items():
             got = tuple(np.shape(self.weights[name]))
             _check(got == shape, f"{name} has shape {got}, the spec needs {shape}")
             _check(bool(np.all(np.isfinite(self.weights[name]))), f"{name} holds NaN or inf")
 
     def params(self, layer: int, direction: int) -> dict[str, np.ndarray]:
-        """Weights of one cell without the suffix: ``weight_ih``, ``weight_hh``, maybe ``bias_*``, ``weight_hr``."""
+        """One cell's weights, names without the layer suffix (``weight_ih``, ``bias_hh``, ...)."""
         sfx = _suffix(layer, direction)
         names = ("weight_ih", "weight_hh", "bias_ih", "bias_hh", "weight_hr")
         return {name: self.weights[name + sfx] for name in names if name + sfx in self.weights}
@@ -192,7 +194,7 @@ def _init_parameter(
     for block in blocks:
         if name.startswith("weight_ih"):
             if init == "identity":
-                block.normal_(0.0, 0.001 ** 0.5, generator=generator)
+                block.normal_(0.0, 0.001**0.5, generator=generator)
             else:
                 _glorot(block, generator)
         elif init == "xavier":

@@ -29,7 +29,7 @@ def trace(
     c0=None,
     dtype: str = "float32",
 ) -> Trace:
-    """Trace ``model`` over ``x`` of shape (T, input_size); ``h0``/``c0`` shaped like torch's, without batch."""
+    """Trace ``model`` over ``x`` (T, input_size); ``h0``/``c0`` are shaped like torch's, without batch."""
     spec = model.spec
     if loss not in LOSSES:
         raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
@@ -51,7 +51,9 @@ def trace(
         for d in range(spec.directions):
             index = layer * spec.directions + d
             c_start = None if c_init is None else c_init[index]
-            runs[layer].append(engine.forward(params[layer][d], _order(layer_input, d), h_init[index], c_start))
+            runs[layer].append(
+                engine.forward(params[layer][d], _order(layer_input, d), h_init[index], c_start)
+            )
         layer_input = np.concatenate([_order(run.h, d) for d, run in enumerate(runs[layer])], axis=1)
     output = layer_input
 
@@ -110,9 +112,7 @@ def _checked_input(x, spec: ModelSpec) -> np.ndarray:
     if array.ndim == 1 and spec.input_size == 1:
         array = array[:, None]
     if array.ndim != 2 or array.shape[1] != spec.input_size:
-        raise ValueError(
-            f"x must have shape (T, {spec.input_size}) for this model, got {tuple(np.shape(x))}"
-        )
+        raise ValueError(f"x must have shape (T, {spec.input_size}) for this model, got {tuple(np.shape(x))}")
     if not 1 <= len(array) <= MAX_TRACE_STEPS:
         raise ValueError(f"x must have 1 to {MAX_TRACE_STEPS} steps, got {len(array)}")
     if not np.all(np.isfinite(array)):
