@@ -107,8 +107,15 @@ def _layer_trace(run: CellRun, grad_h, grad_c, direction: int) -> LayerTrace:
     )
 
 
+def _as_array(value) -> np.ndarray:
+    """Plain float64 array from a list, an array or a (CPU or GPU, grad-tracking) torch tensor."""
+    if hasattr(value, "detach"):
+        value = value.detach().cpu().numpy()
+    return np.asarray(value, dtype=np.float64)
+
+
 def _checked_input(x, spec: ModelSpec) -> np.ndarray:
-    array = np.asarray(x, dtype=np.float64)
+    array = _as_array(x)
     if array.ndim == 1 and spec.input_size == 1:
         array = array[:, None]
     if array.ndim != 2 or array.shape[1] != spec.input_size:
@@ -133,7 +140,9 @@ def _initial_states(spec: ModelSpec, h0, c0, work) -> tuple[np.ndarray, np.ndarr
 def _state(value, shape: tuple[int, int], name: str, work) -> np.ndarray:
     if value is None:
         return np.zeros(shape, dtype=work)
-    array = np.asarray(value, dtype=np.float64)
+    array = _as_array(value)
+    if array.ndim == 3 and array.shape[1] == 1:  # torch's (layers*dirs, batch=1, size)
+        array = array[:, 0]
     if array.ndim == 1 and shape[0] == 1:
         array = array[None]
     if array.shape != shape:

@@ -410,3 +410,13 @@ def test_jacobian_window_and_reverse_direction():
     assert np.isnan(backward.to_last[3:]).all()
     with pytest.raises(ValueError, match="max_steps"):
         lstmviz.jacobian_norms(model, x, max_steps=0)
+
+
+def test_trace_takes_torch_tensors_and_batch_one_states():
+    torch.manual_seed(0)
+    module = torch.nn.LSTM(2, 3, num_layers=2)
+    x = torch.randn(5, 2, requires_grad=True)
+    h0, c0 = torch.randn(2, 1, 3), torch.randn(2, 1, 3)
+    expected, _ = module(x[:, None], (h0, c0))
+    tr = lstmviz.trace(lstmviz.from_torch(module), x, h0=h0, c0=c0)
+    np.testing.assert_allclose(tr.output, expected[:, 0].detach().numpy(), atol=1e-6)
