@@ -76,11 +76,12 @@ def _direction_norms(model, run: Trace, layer, d, inputs, h0, c0, max_steps) -> 
     for stop in range(steps, first, -_CHUNK):
         start = max(first, stop - _CHUNK)
         jac = jac_fn(torch.from_numpy(inputs[start:stop]), torch.from_numpy(previous[start:stop]))
-        step_norm[start:stop] = torch.linalg.matrix_norm(jac, ord=2).numpy()
+        step_norm[start:stop] = _spectral_norms(jac)
         if product is None:
             product = torch.eye(jac.shape[-1], dtype=jac.dtype)
         for t in range(stop - 1, start - 1, -1):
-            to_last[t] = np.exp(log_scale) * float(torch.linalg.matrix_norm(product, ord=2))
+            with np.errstate(over="ignore", invalid="ignore"):  # beyond float64: inf, as it is
+                to_last[t] = np.exp(log_scale) * _spectral_norms(product[None])[0]
             product, log_scale = _renormalised(product @ jac[t - start], log_scale)
 
     return JacobianNorms(
@@ -91,8 +92,18 @@ def _direction_norms(model, run: Trace, layer, d, inputs, h0, c0, max_steps) -> 
     )
 
 
+def _spectral_norms(matrices: torch.Tensor) -> np.ndarray:
+    """||M||_2 of each matrix in a batch; NaN for a matrix holding NaN or inf (an exploded state)."""
+    finite = torch.isfinite(matrices).all(dim=(-2, -1))
+    norms = torch.full(finite.shape, float("nan"), dtype=torch.float64)
+    norms[finite] = torch.linalg.matrix_norm(matrices[finite], ord=2)
+    return norms.numpy()
+
+
 def _renormalised(product: torch.Tensor, log_scale: float) -> tuple[torch.Tensor, float]:
     scale = float(torch.linalg.matrix_norm(product))
+    if not np.isfinite(scale):
+        return product, float("nan")
     if scale == 0.0:  # the state is forgotten exactly (e.g. dead relu units): every earlier norm is 0
         return product, -np.inf
     return product / scale, log_scale + float(np.log(scale))

@@ -44,6 +44,13 @@ def trace(
         for layer in range(spec.num_layers)
     ]
 
+    # An exploding relu RNN overflows to inf and then NaN; that is a result to show, not an error.
+    with np.errstate(over="ignore", invalid="ignore"):
+        return _run(model, xs, h_init, c_init, engine, params, loss, work)
+
+
+def _run(model, xs, h_init, c_init, engine, params, loss, work) -> Trace:
+    spec = model.spec
     runs: list[list[CellRun]] = []
     layer_input = xs
     for layer in range(spec.num_layers):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import warnings
 
 import numpy as np
 import pytest
@@ -420,3 +421,14 @@ def test_trace_takes_torch_tensors_and_batch_one_states():
     expected, _ = module(x[:, None], (h0, c0))
     tr = lstmviz.trace(lstmviz.from_torch(module), x, h0=h0, c0=c0)
     np.testing.assert_allclose(tr.output, expected[:, 0].detach().numpy(), atol=1e-6)
+
+
+def test_exploding_relu_rnn_gives_values_not_errors():
+    model = lstmviz.build("rnn", 1, 16, seed=0, nonlinearity="relu", recurrent_scale=20.0)
+    x = lstmviz.preset("noise", length=300)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        tr = lstmviz.trace(model, x)
+        norms = lstmviz.jacobian_norms(model, x)[0][0]
+    assert not np.isfinite(tr.output).all()  # float32 overflows: the app explains it in words
+    assert norms.to_last[0] > 1e100 and norms.to_last[-1] == 1.0
