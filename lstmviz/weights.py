@@ -203,10 +203,6 @@ def save_safetensors(model: Model) -> bytes:
     tutorial GRU is stored too (its metadata says so), but an ``nn.GRU`` loading those weights
     computes PyTorch's GRU, a different function.
     """
-    tensors = {
-        name: torch.from_numpy(np.ascontiguousarray(value, dtype=np.float32))
-        for name, value in model.weights.items()
-    }
     spec = model.spec
     metadata = {
         "format": "pt",
@@ -214,7 +210,23 @@ def save_safetensors(model: Model) -> bytes:
         f"{_META_PREFIX}nonlinearity": spec.nonlinearity,
         f"{_META_PREFIX}gru_variant": spec.gru_variant,
     }
-    return safetensors.torch.save(tensors, metadata=metadata)
+    # Written here rather than by safetensors.torch.save, whose metadata order varies from run to
+    # run: the same model always gives the same bytes. Layout (https://github.com/huggingface/
+    # safetensors#format): u64 header size, JSON header padded with spaces to 8 bytes, raw data.
+    header: dict[str, object] = {"__metadata__": metadata}
+    blobs, offset = [], 0
+    for name in sorted(model.weights):
+        array = np.ascontiguousarray(model.weights[name], dtype="<f4")
+        header[name] = {
+            "dtype": "F32",
+            "shape": list(array.shape),
+            "data_offsets": [offset, offset + array.nbytes],
+        }
+        blobs.append(array.tobytes())
+        offset += array.nbytes
+    text = json.dumps(header, separators=(",", ":"), sort_keys=True).encode("utf-8")
+    text += b" " * (-len(text) % 8)
+    return struct.pack("<Q", len(text)) + text + b"".join(blobs)
 
 
 def load_example(name: str = "recall_first") -> dict[str, Model]:

@@ -32,6 +32,9 @@ MODULES = {
 }
 
 
+Z = torch.zeros
+
+
 def _module(name: str) -> nn.Module:
     torch.manual_seed(7)
     return MODULES[name]().eval()
@@ -200,20 +203,20 @@ def test_zip_that_unpacks_too_large_is_refused(monkeypatch):
 @pytest.mark.parametrize(
     ("state", "message"),
     [
-        ({"fc.weight": torch.zeros(2, 2), "lstm.weight_ih_l0": torch.zeros(8, 2)}, "not parameters"),
-        ({"weight_hh_l0": torch.zeros(8, 2)}, "weight_ih_l0 is missing"),
-        ({"weight_ih_l0": torch.zeros(10, 2), "weight_hh_l0": torch.zeros(10, 4)}, "rows"),
+        ({"fc.weight": Z(2, 2), "lstm.weight_ih_l0": Z(8, 2)}, "not parameters"),
+        ({"weight_hh_l0": Z(8, 2)}, "weight_ih_l0 is missing"),
+        ({"weight_ih_l0": Z(10, 2), "weight_hh_l0": Z(10, 4)}, "rows"),
         (
-            {"weight_ih_l0": torch.zeros(8, 3), "weight_hh_l0": torch.zeros(8, 2), "bias_ih_l0": torch.zeros(5)},
+            {"weight_ih_l0": Z(8, 3), "weight_hh_l0": Z(8, 2), "bias_ih_l0": Z(5)},
             "do not fit",
         ),
         (
-            {"weight_ih_l0": torch.zeros(8, 3), "weight_hh_l0": torch.zeros(8, 2), "weight_ih_l1": torch.zeros(8, 2)},
+            {"weight_ih_l0": Z(8, 3), "weight_hh_l0": Z(8, 2), "weight_ih_l1": Z(8, 2)},
             "do not fit",
         ),
-        ({"weight_ih_l0": torch.zeros(4, 1, 1), "weight_hh_l0": torch.zeros(4, 4)}, "dimension"),
-        ({"weight_ih_l0": torch.zeros(4, 2, dtype=torch.int64), "weight_hh_l0": torch.zeros(4, 4)}, "floating"),
-        ({"weight_ih_l0": torch.full((4, 2), float("nan")), "weight_hh_l0": torch.zeros(4, 4)}, "NaN"),
+        ({"weight_ih_l0": Z(4, 1, 1), "weight_hh_l0": Z(4, 4)}, "dimension"),
+        ({"weight_ih_l0": Z(4, 2, dtype=torch.int64), "weight_hh_l0": Z(4, 4)}, "floating"),
+        ({"weight_ih_l0": torch.full((4, 2), float("nan")), "weight_hh_l0": Z(4, 4)}, "NaN"),
     ],
 )
 def test_wrong_keys_and_shapes_get_a_clear_message(state, message):
@@ -233,3 +236,17 @@ def test_shipped_example_loads_and_matches_its_record():
     for cell, model in models.items():
         assert model.spec.cell == cell
         assert model.spec.hidden_size == info["hidden_sizes"][cell]
+
+
+def test_saved_file_is_standard_safetensors_with_metadata(tmp_path):
+    model = lstmviz.build("rnn", 2, 3, nonlinearity="relu", seed=4)
+    data = weights.save_safetensors(model)
+    path = tmp_path / "w.safetensors"
+    path.write_bytes(data)
+    with safetensors.safe_open(str(path), framework="pt") as handle:
+        assert handle.metadata()["lstmviz_nonlinearity"] == "relu"
+        assert sorted(handle.keys()) == sorted(model.weights)
+        for name in handle.keys():
+            expected = model.weights[name].astype(np.float32)
+            np.testing.assert_array_equal(handle.get_tensor(name).numpy(), expected)
+    assert weights.save_safetensors(model) == data
