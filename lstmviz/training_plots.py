@@ -1,0 +1,235 @@
+"""Figures of a :class:`~lstmviz.training.TrainingResult`: pure functions, result in, ``go.Figure`` out.
+
+- :func:`curves_figure`: loss and accuracy per cell, per training batch (thin, smoothed) and on the
+  fixed evaluation batch at every snapshot (markers);
+- :func:`gradient_horizon_figure`: one heatmap per cell of log10 ||dL/dh_t|| over
+  (snapshot step x timestep) on the probe sequence, on one shared colour scale, so the gradient
+  horizon can be watched as it moves (or does not) during training;
+- :func:`snapshot_profile_figure`: the same norms at one snapshot, one line per cell;
+- :func:`grad_norm_figure`: the total gradient norm of every training step, before clipping.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from .training import REGRESSION_TOLERANCE, TrainingResult
+
+CELL_LABELS = {"rnn": "RNN", "lstm": "LSTM", "gru": "GRU"}
+CELL_COLOURS = {"rnn": "#d62728", "lstm": "#1f77b4", "gru": "#2ca02c"}
+LOG_SPAN = 12.0
+"""Decades shown below the largest gradient norm; smaller norms get the lowest colour."""
+
+_MARGIN = {"l": 60, "r": 20, "t": 60, "b": 50}
+
+
+def smooth(values: np.ndarray, window: int) -> np.ndarray:
+    """Trailing moving average that ignores NaN (steps after a divergence stay NaN)."""
+    values = np.asarray(values, dtype=np.float64)
+    if window <= 1 or values.size == 0:
+        return values
+    finite = np.isfinite(values)
+    sums = np.cumsum(np.where(finite, values, 0.0))
+    counts = np.cumsum(finite)
+    sums[window:] = sums[window:] - sums[:-window]
+    counts[window:] = counts[window:] - counts[:-window]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = sums / counts
+    out[~finite] = np.nan
+    return out
+
+
+def curves_figure(result: TrainingResult, selected_step: int | None = None) -> go.Figure:
+    """Loss (log scale) and accuracy against the training step, one colour per cell."""
+    fig = make_subplots(
+        rows=1,
+        cols=2,
+        subplot_titles=(_loss_title(result), _accuracy_title(result)),
+        horizontal_spacing=0.1,
+    )
+    window = max(1, result.steps_done // 50)
+    steps = np.arange(1, result.steps_done + 1)
+    for cell, run in result.cells.items():
+        colour, label = CELL_COLOURS[cell], CELL_LABELS[cell]
+        snap_steps = [snap.step for snap in run.snapshots]
+        for col, batch, evaluated in (
+            (1, run.train_loss, [snap.loss for snap in run.snapshots]),
+            (2, run.train_accuracy, [snap.accuracy for snap in run.snapshots]),
+        ):
+            fig.add_trace(
+                go.Scatter(
+                    x=steps,
+                    y=smooth(batch, window),
+                    mode="lines",
+                    line={"color": colour, "width": 1},
+                    opacity=0.45,
+                    name=f"{label} training batches",
+                    legendgroup=cell,
+                    showlegend=False,
+                    hovertemplate=f"{label} step %{{x}}: %{{y:.4g}} (training, mean of {window})"
+                    "<extra></extra>",
+                ),
+                row=1,
+                col=col,
+            )
+            fig.add_trace(
+                go.Scatter(
+                    x=snap_steps,
+                    y=evaluated,
+                    mode="lines+markers",
+                    line={"color": colour, "width": 2},
+                    marker={"size": 5},
+                    name=label,
+                    legendgroup=cell,
+                    showlegend=col == 1,
+                    hovertemplate=f"{label} step %{{x}}: %{{y:.4g}} (evaluation)<extra></extra>",
+                ),
+                row=1,
+                col=col,
+            )
+        if run.diverged_at is not None:
+            fig.add_vline(x=run.diverged_at, line={"color": colour, "dash": "dot"})
+    if selected_step is not None:
+        for col in (1, 2):
+            fig.add_vline(x=selected_step, line={"color": "grey", "dash": "dash"}, row=1, col=col)
+    fig.update_yaxes(type="log", row=1, col=1, title_text="loss")
+    fig.update_yaxes(range=[-0.02, 1.02], row=1, col=2, title_text="accuracy")
+    fig.update_xaxes(title_text="training step")
+    fig.update_layout(
+        height=360,
+        margin=_MARGIN,
+        legend={"orientation": "h", "y": -0.2},
+        title={"text": f"{result.task.label}, length {result.task.length}: lines = evaluation "
+               "batch at each snapshot, faint = training batches", "font": {"size": 14}},
+    )
+    return fig
+
+
+def _loss_title(result: TrainingResult) -> str:
+    return "loss (MSE)" if result.task.kind == "regression" else "loss (cross-entropy)"
+
+
+def _accuracy_title(result: TrainingResult) -> str:
+    if result.task.kind == "regression":
+        return f"accuracy (|error| < {REGRESSION_TOLERANCE:g})"
+    return "accuracy (correct class)"
+
+
+def gradient_horizon_figure(result: TrainingResult, selected_step: int | None = None) -> go.Figure:
+    """log10 ||dL/dh_t|| per cell: rows are snapshots (training step), columns are timesteps."""
+    cells = list(result.cells)
+    maps = {cell: result.cells[cell].grad_heatmap() for cell in cells}
+    logs = {cell: _log10(values) for cell, values in maps.items()}
+    finite = np.concatenate([v[np.isfinite(v)] for v in logs.values()] or [np.zeros(0)])
+    top = float(finite.max()) if finite.size else 0.0
+    bottom = max(float(finite.min()), top - LOG_SPAN) if finite.size else top - 1.0
+    if bottom >= top:
+        bottom = top - 1.0
+    fig = make_subplots(
+        rows=1,
+        cols=len(cells),
+        shared_yaxes=True,
+        subplot_titles=[CELL_LABELS[c] for c in cells],
+        horizontal_spacing=0.04,
+    )
+    steps = list(result.snapshot_steps)
+    timesteps = np.arange(result.probe_x.shape[0])
+    for col, cell in enumerate(cells, start=1):
+        fig.add_trace(
+            go.Heatmap(
+                z=np.clip(logs[cell], bottom, top),
+                x=timesteps,
+                y=steps,
+                coloraxis="coloraxis",
+                customdata=maps[cell],
+                hovertemplate=f"{CELL_LABELS[cell]}: training step %{{y}}, t = %{{x}}<br>"
+                "‖∂L/∂h_t‖ = %{customdata:.3e}<extra></extra>",
+            ),
+            row=1,
+            col=col,
+        )
+        if selected_step is not None:
+            fig.add_hline(y=selected_step, line={"color": "white", "dash": "dash"}, row=1, col=col)
+    fig.update_xaxes(title_text="timestep t of the probe sequence")
+    fig.update_yaxes(title_text="training step", row=1, col=1)
+    fig.update_layout(
+        height=380,
+        margin=_MARGIN,
+        coloraxis={
+            "colorscale": "Viridis",
+            "cmin": bottom,
+            "cmax": top,
+            "colorbar": {"title": {"text": "log10 ‖∂L/∂h_t‖"}},
+        },
+        title={"text": "Gradient horizon: how far back ∂L/∂h_t reaches, at each snapshot "
+               "(L = Σ h_T of the top layer on the probe sequence)", "font": {"size": 14}},
+    )
+    return fig
+
+
+def snapshot_profile_figure(result: TrainingResult, index: int) -> go.Figure:
+    """||dL/dh_t|| against t at snapshot ``index`` (log scale), one line per cell."""
+    fig = go.Figure()
+    step = result.snapshot_steps[index]
+    timesteps = np.arange(result.probe_x.shape[0])
+    for cell, run in result.cells.items():
+        values = run.snapshots[index].grad_norms
+        fig.add_trace(
+            go.Scatter(
+                x=timesteps,
+                y=np.where(values > 0, values, np.nan),
+                mode="lines",
+                name=CELL_LABELS[cell],
+                line={"color": CELL_COLOURS[cell], "width": 2},
+                hovertemplate=f"{CELL_LABELS[cell]} t = %{{x}}: %{{y:.3e}}<extra></extra>",
+            )
+        )
+    fig.update_yaxes(type="log", title_text="‖∂L/∂h_t‖")
+    fig.update_xaxes(title_text="timestep t of the probe sequence")
+    fig.update_layout(
+        height=300,
+        margin=_MARGIN,
+        legend={"orientation": "h", "y": -0.25},
+        title={"text": f"At training step {step}: gradient reaching each timestep", "font": {"size": 14}},
+    )
+    return fig
+
+
+def grad_norm_figure(result: TrainingResult) -> go.Figure:
+    """The total gradient norm of every training step before clipping (log scale)."""
+    fig = go.Figure()
+    window = max(1, result.steps_done // 100)
+    steps = np.arange(1, result.steps_done + 1)
+    for cell, run in result.cells.items():
+        fig.add_trace(
+            go.Scatter(
+                x=steps,
+                y=smooth(run.grad_norm, window),
+                mode="lines",
+                name=CELL_LABELS[cell],
+                line={"color": CELL_COLOURS[cell], "width": 1.5},
+                hovertemplate=f"{CELL_LABELS[cell]} step %{{x}}: %{{y:.3g}}<extra></extra>",
+            )
+        )
+    clip = result.config.clip_norm
+    note = "no clipping" if clip is None else f"dashed: clipped to {clip:g}"
+    if clip is not None:
+        fig.add_hline(y=clip, line={"color": "grey", "dash": "dash"})
+    fig.update_yaxes(type="log", title_text="‖∇θ L‖ before clipping")
+    fig.update_xaxes(title_text="training step")
+    fig.update_layout(
+        height=280,
+        margin=_MARGIN,
+        legend={"orientation": "h", "y": -0.3},
+        title={"text": f"Total gradient norm per step ({note})", "font": {"size": 14}},
+    )
+    return fig
+
+
+def _log10(values: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.log10(np.asarray(values, dtype=np.float64))
+    out[np.isnan(out) | (out == np.inf)] = np.nan  # exact zeros stay -inf: the lowest colour
+    return out
