@@ -61,7 +61,7 @@ def cell_diagram(
     prev = previous_step(trace, direction, t)
     builders = {"rnn": _rnn_nodes, "lstm": _lstm_nodes, "gru": _gru_nodes}
     nodes, arrows = builders[trace.spec.cell](trace, lt, t, prev)
-    x_t = Node("x", 0.6, 0.2, "x_t", step_inputs(trace, layer, direction, t), "input")
+    x_t = Node("x", 0.5, 0.3, "x_t", step_inputs(trace, layer, direction, t), "input")
     nodes = [x_t, *nodes]
     fig = go.Figure()
     for kind in (_SIGMOID, _SIGNED, _OP, "input"):
@@ -71,15 +71,18 @@ def cell_diagram(
     by_key = {n.key: n for n in nodes}
     fig.update_layout(annotations=[_arrow(by_key[a], by_key[b]) for a, b in arrows])
     fig.update_xaxes(visible=False, range=[-0.3, 10.3], fixedrange=True)
-    fig.update_yaxes(visible=False, range=[-0.4, 5.8], fixedrange=True)
-    which = f"unit {unit}" if unit is not None else f"mean over {lt.h.shape[1]} units"
-    where = where_label(trace, layer, direction)
-    initial = " · zero initial state" if prev is None else ""
-    title = f"{cell_label(trace)} at t = {t} · {which}" + (f" · {where}" if where else "") + initial
+    fig.update_yaxes(visible=False, range=[-0.3, 5.9], fixedrange=True)
+    which = f"unit {unit}" if unit is not None else f"mean of {lt.h.shape[1]} units"
+    notes = [where_label(trace, layer, direction), "zero initial state" if prev is None else ""]
+    notes = [note for note in notes if note]
+    title = f"{cell_label(trace)} · t = {t} · {which}" + (
+        f"<br><sup>{' · '.join(notes)}</sup>" if notes else ""
+    )
     fig.update_layout(
-        title={"text": title, "x": 0.0, "font": {"size": 14}},
+        title={"text": title, "x": 0.0, "font": {"size": 13}},
         height=340,
-        margin={"l": 10, "r": 10, "t": 40, "b": 10},
+        margin={"l": 4, "r": 4, "t": 48, "b": 4},
+        font={"size": 10},
         showlegend=False,
         plot_bgcolor="rgba(0,0,0,0)",
     )
@@ -89,23 +92,22 @@ def cell_diagram(
 def _lstm_nodes(trace: Trace, lt: LayerTrace, t: int, prev: int | None):
     i, f, g, o = (lt.gates[k][t] for k in "ifgo")
     c_prev = previous_state(lt, "c", prev)
-    h_prev = previous_state(lt, "h", prev)
     c = lt.c[t]
     nodes = [
-        Node("c_prev", 0.6, 5.0, "c_{t-1}", c_prev, _SIGNED),
-        Node("keep", 3.0, 5.0, "×", f * c_prev, _OP),
-        Node("add", 5.6, 5.0, "+", c, _OP),
-        Node("c", 9.4, 5.0, "c_t", c, _SIGNED),
-        Node("h_prev", 0.6, 1.4, "h_{t-1}", h_prev, _SIGNED),
-        Node("concat", 1.8, 0.8, "[h,x]", np.array([np.nan]), _OP),
-        Node("f", 3.0, 2.6, "f", f, _SIGMOID),
-        Node("i", 4.4, 2.6, "i", i, _SIGMOID),
-        Node("g", 5.8, 2.6, "g", g, _SIGNED),
-        Node("write", 5.1, 3.8, "×", i * g, _OP),
-        Node("o", 7.2, 2.6, "o", o, _SIGMOID),
-        Node("tanh_c", 8.3, 3.8, "tanh", np.tanh(c), _OP),
-        Node("out", 8.3, 2.6, "×", o * np.tanh(c), _OP),
-        Node("h", 9.4, 1.4, "h_t", lt.h[t], _SIGNED),
+        Node("c_prev", 0.5, 5.2, "c<sub>t−1</sub>", c_prev, _SIGNED),
+        Node("keep", 3.0, 5.2, "×", f * c_prev, _OP),
+        Node("add", 5.9, 5.2, "+", c, _OP),
+        Node("c", 9.5, 5.2, "c<sub>t</sub>", c, _SIGNED),
+        Node("h_prev", 0.5, 1.7, "h<sub>t−1</sub>", previous_state(lt, "h", prev), _SIGNED),
+        Node("concat", 1.7, 0.9, "[h,x]", np.array([np.nan]), _OP),
+        Node("f", 3.0, 2.5, "f", f, _SIGMOID),
+        Node("i", 4.4, 2.5, "i", i, _SIGMOID),
+        Node("g", 5.8, 2.5, "g", g, _SIGNED),
+        Node("write", 5.1, 3.85, "×", i * g, _OP),
+        Node("o", 7.2, 2.5, "o", o, _SIGMOID),
+        Node("tanh_c", 8.5, 3.85, "tanh", np.tanh(c), _OP),
+        Node("out", 8.5, 2.5, "×", o * np.tanh(c), _OP),
+        Node("h", 9.5, 1.1, "h<sub>t</sub>", lt.h[t], _SIGNED),
     ]
     arrows = [
         ("c_prev", "keep"),
@@ -136,22 +138,23 @@ def _gru_nodes(trace: Trace, lt: LayerTrace, t: int, prev: int | None):
     # PyTorch: h_t = (1 - z) n + z h_{t-1};  tutorial: h_t = (1 - z) h_{t-1} + z n
     old_share, new_share = (z, 1 - z) if pytorch else (1 - z, z)
     nodes = [
-        Node("h_prev", 0.6, 5.0, "h_{t-1}", h_prev, _SIGNED),
-        Node("keep", 4.5, 5.0, "×z" if pytorch else "×(1−z)", old_share * h_prev, _OP),
-        Node("add", 7.6, 5.0, "+", lt.h[t], _OP),
-        Node("h", 9.4, 5.0, "h_t", lt.h[t], _SIGNED),
-        Node("concat", 1.8, 0.8, "[h,x]", np.array([np.nan]), _OP),
-        Node("r", 3.0, 2.4, "r", r, _SIGMOID),
-        Node("z", 4.5, 2.4, "z", z, _SIGMOID),
-        Node("n", 6.3, 2.4, "n" if pytorch else "h̃", n, _SIGNED),
-        Node("write", 7.6, 3.7, "×(1−z)" if pytorch else "×z", new_share * n, _OP),
+        Node("h_prev", 0.5, 5.2, "h<sub>t−1</sub>", h_prev, _SIGNED),
+        Node("keep", 3.4, 5.2, "×z" if pytorch else "×(1−z)", old_share * h_prev, _OP),
+        Node("add", 7.7, 5.2, "+", lt.h[t], _OP),
+        Node("h", 9.5, 5.2, "h<sub>t</sub>", lt.h[t], _SIGNED),
+        Node("h_in", 0.5, 1.7, "h<sub>t−1</sub>", h_prev, _SIGNED),
+        Node("concat", 1.7, 0.9, "[h,x]", np.array([np.nan]), _OP),
+        Node("z", 3.4, 3.4, "z", z, _SIGMOID),
+        Node("r", 4.8, 1.5, "r", r, _SIGMOID),
+        Node("n", 6.3, 2.6, "n" if pytorch else "h̃", n, _SIGNED),
+        Node("write", 7.7, 3.9, "×(1−z)" if pytorch else "×z", new_share * n, _OP),
     ]
     arrows = [
         ("h_prev", "keep"),
         ("keep", "add"),
         ("add", "h"),
         ("x", "concat"),
-        ("h_prev", "concat"),
+        ("h_in", "concat"),
         ("concat", "r"),
         ("concat", "z"),
         ("concat", "n"),
@@ -166,10 +169,10 @@ def _gru_nodes(trace: Trace, lt: LayerTrace, t: int, prev: int | None):
 
 def _rnn_nodes(trace: Trace, lt: LayerTrace, t: int, prev: int | None):
     nodes = [
-        Node("h_prev", 0.6, 3.6, "h_{t-1}", previous_state(lt, "h", prev), _SIGNED),
-        Node("a", 4.0, 2.4, "a_t", lt.preactivations["h"][t], _OP),
+        Node("h_prev", 0.5, 3.8, "h<sub>t−1</sub>", previous_state(lt, "h", prev), _SIGNED),
+        Node("a", 4.0, 2.4, "a<sub>t</sub>", lt.preactivations["h"][t], _OP),
         Node("act", 6.6, 2.4, trace.spec.nonlinearity, lt.h[t], _OP),
-        Node("h", 9.4, 2.4, "h_t", lt.h[t], _SIGNED),
+        Node("h", 9.5, 2.4, "h<sub>t</sub>", lt.h[t], _SIGNED),
     ]
     arrows = [("h_prev", "a"), ("x", "a"), ("a", "act"), ("act", "h")]
     return nodes, arrows
@@ -194,9 +197,9 @@ def _node_trace(kind: str, nodes: list[Node], unit: int | None) -> go.Scatter:
     if kind == "input":
         values = [n.values for n in nodes]
         text = [
-            f"<b>x_t</b><br>{_number(float(v[0]))}"
+            f"<b>x<sub>t</sub></b><br>{_number(float(v[0]))}"
             if len(v) == 1
-            else f"<b>x_t</b><br>‖·‖={_number(float(np.linalg.norm(v)))}"
+            else f"<b>x<sub>t</sub></b><br>‖·‖={_number(float(np.linalg.norm(v)))}"
             for v in values
         ]
         return go.Scatter(
@@ -206,7 +209,7 @@ def _node_trace(kind: str, nodes: list[Node], unit: int | None) -> go.Scatter:
             text=text,
             marker={
                 "symbol": "square",
-                "size": 54,
+                "size": 40,
                 "color": "#e8e8e8",
                 "line": {"color": "#888", "width": 1},
             },
@@ -216,13 +219,14 @@ def _node_trace(kind: str, nodes: list[Node], unit: int | None) -> go.Scatter:
     picked = np.array([_pick(n.values, unit) for n in nodes], dtype=np.float64)
     text = [f"<b>{n.label}</b><br>{_number(v)}" for n, v in zip(nodes, picked, strict=True)]
     if kind == _OP:
-        marker = {"symbol": "circle", "size": 44, "color": "#f4f4f4", "line": {"color": "#999", "width": 1}}
+        marker = {"symbol": "circle", "size": 34, "color": "#f4f4f4", "line": {"color": "#999", "width": 1}}
         return go.Scatter(
             x=[n.x for n in nodes],
             y=[n.y for n in nodes],
             mode="markers+text",
             text=text,
             marker=marker,
+            textfont={"color": "#333"},
             hoverinfo="text",
             name="operations",
             customdata=picked,
@@ -243,7 +247,7 @@ def _node_trace(kind: str, nodes: list[Node], unit: int | None) -> go.Scatter:
         textfont={"color": ["white" if d else "black" for d in dark]},
         marker={
             "symbol": "square",
-            "size": 54,
+            "size": 40,
             "color": shown,
             **scale,
             "line": {"color": "#555", "width": 1},

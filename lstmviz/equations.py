@@ -93,56 +93,79 @@ def bptt(cell: str, gru_variant: str = "pytorch") -> list[str]:
 
 
 def substituted(trace: Trace, t: int, layer: int = 0, direction: int = 0, unit: int = 0) -> list[str]:
-    """The equations of ``unit`` at step ``t`` with the trace's numbers (pre-activation a^k_t)."""
-    lt = trace.layers[layer][direction]
-    prev = previous_step(trace, direction, t)
-    p = str(t + 1 if direction else t - 1)  # the step processed before t
-    s = str(t)
+    """The equations of ``unit`` at step ``t`` with the trace's numbers.
 
-    def v(array: np.ndarray) -> str:
-        return _num(float(array[unit]))
+    A gate reads ``f_5 = σ(2.063) = 0.8872``: the activation of its pre-activation
+    a^f_5 = W_if x_5 + b_if + W_hf h_4 + b_hf (GRU's n: W_in x + b_in + r ⊙ (W_hn h + b_hn)).
 
-    def gate(letter: str, act: str) -> str:
-        pre = lt.preactivations[letter][t]
-        return (
-            rf"{letter}_{{{s}}} = {act}(a^{{{letter}}}_{{{s}}}) = {act}({v(pre)}) = {v(lt.gates[letter][t])}"
-        )
-
-    h_prev = previous_state(lt, "h", prev)
+    A line that starts with ``=`` continues the equation above it (for an ``aligned`` block).
+    """
+    step = _Step(trace, t, layer, direction, unit)
     if trace.spec.cell == "rnn":
         act = r"\tanh" if trace.spec.nonlinearity == "tanh" else r"\operatorname{relu}"
-        return [rf"h_{{{s}}} = {act}(a_{{{s}}}) = {act}({v(lt.preactivations['h'][t])}) = {v(lt.h[t])}"]
-    if trace.spec.cell == "lstm":
-        i, f, g, o = (lt.gates[k][t] for k in "ifgo")
-        c_prev = previous_state(lt, "c", prev)
-        lines = [gate("i", r"\sigma"), gate("f", r"\sigma"), gate("g", r"\tanh"), gate("o", r"\sigma")]
-        lines.append(
-            rf"c_{{{s}}} = f_{{{s}}}\,c_{{{p}}} + i_{{{s}}}\,g_{{{s}}} = {v(f)} \cdot {_par(c_prev[unit])}"
-            rf" + {v(i)} \cdot {_par(g[unit])} = {v(lt.c[t])}"
-        )
-        if trace.spec.proj_size:
-            lines.append(
-                rf"h_{{{s}}} = W_{{hr}}\,(o_{{{s}}} \odot \tanh(c_{{{s}}})) \quad \text{{(projection)}}"
-            )
-        else:
-            lines.append(
-                rf"h_{{{s}}} = o_{{{s}}} \tanh(c_{{{s}}}) = {v(o)} \cdot \tanh({v(lt.c[t])}) = {v(lt.h[t])}"
-            )
-        return lines
-    z = lt.gates["z"][t]
-    n = lt.gates["n"][t]
-    lines = [gate("r", r"\sigma"), gate("z", r"\sigma"), gate("n", r"\tanh")]
-    if trace.spec.gru_variant == "pytorch":
-        mix = (
-            rf"h_{{{s}}} = (1 - z_{{{s}}})\,n_{{{s}}} + z_{{{s}}}\,h_{{{p}}}"
-            rf" = (1 - {v(z)}) \cdot {_par(n[unit])} + {v(z)} \cdot {_par(h_prev[unit])} = {v(lt.h[t])}"
-        )
-    else:
-        mix = (
-            rf"h_{{{s}}} = (1 - z_{{{s}}})\,h_{{{p}}} + z_{{{s}}}\,\tilde{{h}}_{{{s}}} = (1 - {v(z)}) \cdot "
-            rf"{_par(h_prev[unit])} + {v(z)} \cdot {_par(n[unit])} = {v(lt.h[t])}"
-        )
-    return lines + [mix]
+        a = step.v(step.lt.preactivations["h"][t])
+        return [rf"h_{{{t}}} = {act}({a}) = {step.v(step.lt.h[t])}"]
+    return _lstm_lines(step) if trace.spec.cell == "lstm" else _gru_lines(step)
+
+
+class _Step:
+    """One unit of one layer and direction at step t: its numbers as LaTeX."""
+
+    def __init__(self, trace: Trace, t: int, layer: int, direction: int, unit: int) -> None:
+        self.trace, self.t, self.unit = trace, t, unit
+        self.lt = trace.layers[layer][direction]
+        self.prev = previous_step(trace, direction, t)
+        self.p = str(t + 1 if direction else t - 1)  # the step processed before t
+
+    def v(self, values: np.ndarray) -> str:
+        return _num(float(values[self.unit]))
+
+    def factor(self, values: np.ndarray) -> str:
+        return _par(float(values[self.unit]))
+
+    def before(self, name: str) -> np.ndarray:
+        return previous_state(self.lt, name, self.prev)
+
+    def gate(self, letter: str) -> str:
+        """``f_5 = σ(2.063) = 0.8872``: the activation of the pre-activation a^f_5."""
+        act = r"\sigma" if letter in "ifozr" else r"\tanh"
+        pre, value = self.v(self.lt.preactivations[letter][self.t]), self.v(self.lt.gates[letter][self.t])
+        return rf"{letter}_{{{self.t}}} = {act}({pre}) = {value}"
+
+
+def _lstm_lines(step: _Step) -> list[str]:
+    s, p, lt = step.t, step.p, step.lt
+    i, f, g, o = (lt.gates[k][s] for k in "ifgo")
+    lines = [step.gate(k) for k in "ifgo"] + [
+        rf"c_{{{s}}} = f_{{{s}}}\,c_{{{p}}} + i_{{{s}}}\,g_{{{s}}}",
+        rf"= {step.v(f)} \cdot {step.factor(step.before('c'))} + {step.v(i)} \cdot {step.factor(g)}",
+        rf"= {step.v(lt.c[s])}",
+    ]
+    if step.trace.spec.proj_size:
+        return lines + [
+            rf"h_{{{s}}} = W_{{hr}}\,(o_{{{s}}} \odot \tanh(c_{{{s}}})) \quad \text{{(projection)}}"
+        ]
+    return lines + [
+        rf"h_{{{s}}} = o_{{{s}}} \tanh(c_{{{s}}}) = {step.v(o)} \cdot \tanh({step.v(lt.c[s])})",
+        rf"= {step.v(lt.h[s])}",
+    ]
+
+
+def _gru_lines(step: _Step) -> list[str]:
+    s, p, lt = step.t, step.p, step.lt
+    z, n, h_prev = lt.gates["z"][s], lt.gates["n"][s], step.before("h")
+    lines = [step.gate(k) for k in "rzn"]
+    if step.trace.spec.gru_variant == "pytorch":
+        return lines + [
+            rf"h_{{{s}}} = (1 - z_{{{s}}})\,n_{{{s}}} + z_{{{s}}}\,h_{{{p}}}",
+            rf"= (1 - {step.v(z)}) \cdot {step.factor(n)} + {step.v(z)} \cdot {step.factor(h_prev)}",
+            rf"= {step.v(lt.h[s])}",
+        ]
+    return lines + [
+        rf"h_{{{s}}} = (1 - z_{{{s}}})\,h_{{{p}}} + z_{{{s}}}\,\tilde{{h}}_{{{s}}}",
+        rf"= (1 - {step.v(z)}) \cdot {step.factor(h_prev)} + {step.v(z)} \cdot {step.factor(n)}",
+        rf"= {step.v(lt.h[s])}",
+    ]
 
 
 def _num(value: float) -> str:

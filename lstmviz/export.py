@@ -94,16 +94,9 @@ def trace_json(traces: Mapping[str, Trace], start: int = 0, stop: int | None = N
                 for directions in trace.layers
             ],
         }
-    document = {
-        "format": JSON_FORMAT,
-        "steps": [start, start + len(_first_x(traces)[window])],
-        "cells": cells,
-    }
+    shown = len(next(iter(traces.values())).x[window]) if traces else 0
+    document = {"format": JSON_FORMAT, "steps": [start, start + shown], "cells": cells}
     return json.dumps(document, ensure_ascii=False, allow_nan=False)
-
-
-def _first_x(traces: Mapping[str, Trace]) -> np.ndarray:
-    return next(iter(traces.values())).x if traces else np.zeros((0, 1))
 
 
 def _layer_json(lt: LayerTrace, window: slice, direction: str) -> dict:

@@ -237,12 +237,8 @@ def state_heatmaps(
     title = f"{cell_label(trace)}: gates and states over time"
     where = where_label(trace, layer, direction)
     notes = [where, unit_note, _bin_note(width), *_blank_notes(blank)]
-    fig.update_layout(
-        coloraxis={**_SIGMOID_AXIS, "colorbar": _colorbar("σ gates", 0.8)},
-        coloraxis2={**_TANH_AXIS, "colorbar": _colorbar("tanh, h", 0.3)},
-        coloraxis3={**_state_axis(lt, shown), "colorbar": _colorbar("c", 0.3, x=1.12)},
-    )
-    return _layout(fig, _title(title, notes), 90 + panel_height * len(quantities))
+    fig.update_layout(_coloraxes(lt, shown, quantities))
+    return _layout(fig, _title(title, notes), max(280, 90 + panel_height * len(quantities)))
 
 
 def _coloraxis_for(quantity: str) -> str:
@@ -251,16 +247,34 @@ def _coloraxis_for(quantity: str) -> str:
     return "coloraxis3" if quantity == "c" else "coloraxis2"
 
 
+def _coloraxes(lt: LayerTrace, shown: int, quantities: Sequence[str]) -> dict:
+    """The colour axes the panels use, their colour bars stacked down the right-hand side."""
+    axes = {
+        "coloraxis": (_SIGMOID_AXIS, "σ gates"),
+        "coloraxis2": (_TANH_AXIS, "tanh, h"),
+        "coloraxis3": (_state_axis(lt, shown) if "c" in quantities else {}, "c"),
+    }
+    used = [name for name in axes if name in {_coloraxis_for(q) for q in quantities}]
+    share = 1.0 / len(used)
+    return {
+        name: {
+            **axes[name][0],
+            "colorbar": {
+                "title": {"text": axes[name][1]},
+                "len": 0.9 * share,
+                "y": 1.0 - (k + 0.5) * share,
+                "x": 1.02,
+                "thickness": 12,
+            },
+        }
+        for k, name in enumerate(used)
+    }
+
+
 def _state_axis(lt: LayerTrace, shown: int) -> dict:
-    if lt.c is None:
-        return {"colorscale": "RdBu", "reversescale": True, "cmid": 0.0}
     finite = np.abs(lt.c[:, :shown][np.isfinite(lt.c[:, :shown])])
-    top = float(finite.max()) if finite.size else 1.0
-    return {"colorscale": "RdBu", "reversescale": True, "cmin": -max(top, 1e-6), "cmax": max(top, 1e-6)}
-
-
-def _colorbar(title: str, y: float, x: float = 1.02) -> dict:
-    return {"title": {"text": title}, "len": 0.45, "y": y, "x": x, "thickness": 12}
+    top = max(float(finite.max()) if finite.size else 1.0, 1e-6)
+    return {"colorscale": "RdBu", "reversescale": True, "cmin": -top, "cmax": top}
 
 
 def gate_bars(trace: Trace, t: int, layer: int = 0, direction: int = 0) -> go.Figure:
@@ -322,7 +336,7 @@ def unit_lines(
     fig.update_xaxes(title_text="t", row=len(quantities), col=1)
     notes = [where_label(trace, layer, direction), _stride_note(stride), *_blank_notes(blank)]
     title = f"{cell_label(trace)}: chosen units over time"
-    return _layout(fig, _title(title, notes), 90 + 120 * len(quantities))
+    return _layout(fig, _title(title, notes), max(280, 90 + 120 * len(quantities)))
 
 
 def saturation_bars(traces: Mapping[str, Trace]) -> go.Figure:
