@@ -1,0 +1,334 @@
+"""The Streamlit app, run headless with AppTest: every page, cell toggles, bad input, links, downloads."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.runtime.media_file_manager import MediaFileManager
+from streamlit.runtime.pages_manager import PagesManager
+from streamlit.testing.v1 import AppTest
+
+import lstmviz
+from lstmviz import export
+from ui.compute import run
+from ui.config import AppConfig, from_query, to_query
+from ui.csv_input import csv_text
+from ui.models import ActiveModels, models_digest
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+PAGES = ["pages/step_through.py", "pages/gates_states.py", "pages/gradients.py", "pages/equations.py"]
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _navigation_mode():
+    """Keep st.navigation's mode across AppTest runs, as a real server does.
+
+    A running server sets ``PagesManager.uses_pages_directory = False`` once app.py calls
+    st.navigation. AppTest resets it before every run, and because this app keeps its pages in a
+    ``pages/`` folder, a rerun on a page other than the first would then run that page file alone,
+    without app.py and its sidebar (the old folder-based multipage mode).
+    """
+    original = PagesManager.__init__
+
+    def init(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        PagesManager.uses_pages_directory = False
+
+    PagesManager.__init__ = init
+    yield
+    PagesManager.__init__ = original
+    PagesManager.uses_pages_directory = None
+
+
+def _app(query: dict[str, str] | None = None, page: str | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params.update(query or {})
+    at.run()
+    if page:
+        at.switch_page(page).run()
+    return at
+
+
+def _charts(at: AppTest) -> dict[str, dict]:
+    """Plotly charts on the page, by key, as their figure JSON."""
+    return {chart.key: json.loads(chart.proto.spec) for chart in at.get("plotly_chart")}
+
+
+def _trace_names(figure: dict) -> list[str]:
+    return [trace.get("name") for trace in figure["data"]]
+
+
+def _no_problems(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+@pytest.fixture(scope="module")
+def default_app() -> AppTest:
+    return _app()
+
+
+# ---------------------------------------------------------------------------------------------
+# Every page, default view
+
+
+def test_step_through_shows_all_three_cells_by_default(default_app):
+    _no_problems(default_app)
+    charts = _charts(default_app)
+    for cell in ("rnn", "lstm", "gru"):
+        assert {f"step_diagram_{cell}", f"step_bars_{cell}", f"step_heatmap_{cell}"} <= set(charts)
+    assert len(default_app.latex) == 3
+    assert default_app.slider(key="step_t").value == 0
+    assert any("x: 30 steps × 1 feature (preset impulse)" in c.value for c in default_app.caption)
+
+
+@pytest.mark.parametrize("page", PAGES[1:])
+def test_every_page_renders_without_exception(default_app, page):
+    default_app.switch_page(page).run()
+    _no_problems(default_app)
+    if page != "pages/equations.py":
+        assert len(default_app.get("plotly_chart")) >= 4
+    else:
+        assert len(default_app.latex) >= 6
+
+
+def test_default_view_shows_the_rnn_gradient_dying_while_the_lstm_keeps_it(default_app):
+    default_app.switch_page("pages/gradients.py").run()
+    metrics = {m.label: m.value for m in default_app.metric}
+    assert int(metrics["RNN horizon"]) < 20
+    assert metrics["LSTM horizon"].startswith(">")
+    norms = _charts(default_app)["grad_h"]["data"]
+    assert _trace_names({"data": norms}) == ["RNN", "LSTM", "GRU (PyTorch)"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Toggling cells
+
+
+def test_toggling_cells_changes_which_traces_appear():
+    at = _app()
+    at.button_group(key="w_cells").set_value(["lstm", "gru"]).run()
+    _no_problems(at)
+    keys = set(_charts(at))
+    assert "step_diagram_rnn" not in keys and {"step_diagram_lstm", "step_diagram_gru"} <= keys
+    at.switch_page("pages/gradients.py").run()
+    assert _trace_names(_charts(at)["grad_h"]) == ["LSTM", "GRU (PyTorch)"]
+    at.button_group(key="w_cells").set_value([]).run()
+    assert not at.get("plotly_chart")
+    assert "Enable at least one cell" in at.info[0].value
+
+
+def test_stepping_through_time_moves_every_cell():
+    at = _app()
+    before = _charts(at)["step_diagram_lstm"]
+    next_button = next(b for b in at.button if b.label.startswith("Next"))
+    next_button.click().run()
+    assert at.slider(key="step_t").value == 1
+    after = _charts(at)
+    assert "t = 1" in after["step_diagram_lstm"]["layout"]["title"]["text"]
+    assert after["step_diagram_lstm"] != before
+    at.slider(key="step_t").set_value(7).run()
+    assert "t = 7" in _charts(at)["step_diagram_gru"]["layout"]["title"]["text"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Bad input
+
+
+def test_an_invalid_sequence_shows_the_parser_error_and_the_rest_still_renders():
+    at = _app()
+    at.text_area(key="w_text").input("1, 2, x, 4").run()
+    assert not at.exception
+    assert any("'x' at position 3 is not a number" in e.value for e in at.error)
+    assert len(at.get("plotly_chart")) >= 9  # the last input that worked
+    at.switch_page("pages/equations.py").run()
+    assert len(at.latex) >= 6 and not at.exception
+
+
+def test_an_invalid_sequence_on_a_fresh_session_shows_only_the_error():
+    at = _app({"text": "0.5, nan", "mode": "numbers"})
+    assert not at.exception
+    assert any("not a finite number" in e.value for e in at.error)
+    assert not at.get("plotly_chart")
+    assert at.sidebar.text_area(key="w_text").value == "0.5, nan"
+
+
+def test_exploding_values_are_explained_and_still_plotted():
+    query = {"preset": "noise", "len": "1000", "cells": "rnn", "init": "orthogonal", "scale": "3.0"}
+    at = _app(query, page="pages/gradients.py")
+    assert not at.exception
+    assert any("Exploding values" in w.value for w in at.warning)
+    assert "inf/NaN" in _charts(at)["grad_h"]["layout"]["title"]["text"]
+
+
+def test_csv_upload_fills_the_box_and_bad_files_say_why():
+    at = _app()
+    at.file_uploader(key="w_csv").upload("seq.csv", b"a,b\n1,0\n0,1\n0.5,0.5\n", "text/csv").run()
+    _no_problems(at)
+    assert at.text_area(key="w_text").value == "1,0\n0,1\n0.5,0.5\n"
+    assert "x: 3 steps × 2 features" in " ".join(c.value for c in at.caption)
+    big = b"1\n" * 600_000
+    at.file_uploader(key="w_csv").set_value(("big.csv", big, "text/csv")).run()
+    assert any("big.csv" in e.value and "up to 1 MB" in e.value for e in at.error)
+    assert len(at.get("plotly_chart")) >= 9 and not at.exception
+
+
+# ---------------------------------------------------------------------------------------------
+# Links
+
+
+def test_query_params_restore_a_config():
+    query = {
+        "preset": "sine",
+        "len": "40",
+        "cells": "lstm",
+        "hidden": "8",
+        "layers": "2",
+        "bidir": "1",
+        "gru": "tutorial",
+        "fbias": "1.5",
+        "loss": "all",
+    }
+    at = _app(query)
+    _no_problems(at)
+    assert at.number_input(key="w_hidden").value == 8
+    assert at.toggle(key="w_bidir").value is True
+    assert at.slider(key="w_length").value == 40
+    assert set(_charts(at)) >= {"step_diagram_lstm"} and "step_diagram_rnn" not in _charts(at)
+    assert {k: at.query_params[k] for k in query} == query
+    at.switch_page("pages/gradients.py").run()
+    assert "Loss L: last step" in at.info[0].value  # the horizon needs loss "last"
+
+
+def test_a_link_carries_typed_text():
+    at = _app({"text": "早上好", "mode": "text", "cells": "gru"})
+    _no_problems(at)
+    assert "x: 3 steps × 3 features" in " ".join(c.value for c in at.caption)
+    assert at.query_params["text"] == "早上好"
+
+
+def test_a_bad_link_parameter_is_ignored_with_a_warning():
+    at = _app({"hidden": "9999", "init": "magic"})
+    assert not at.exception
+    messages = " ".join(w.value for w in at.warning)
+    assert "hidden='9999' ignored" in messages and "init='magic' ignored" in messages
+    assert at.number_input(key="w_hidden").value == 16
+
+
+def test_config_round_trips_through_the_query_string():
+    config = AppConfig(
+        preset="copy",
+        preset_length=50,
+        preset_seed=3,
+        cells=("rnn", "gru"),
+        hidden_size=33,
+        recurrent_scale=1.25,
+        forget_bias=-0.5,
+        init="orthogonal",
+        bidirectional=True,
+    )
+    restored, problems = from_query(to_query(config))
+    assert not problems
+    for name in (
+        "preset",
+        "preset_length",
+        "preset_seed",
+        "cells",
+        "hidden_size",
+        "recurrent_scale",
+        "forget_bias",
+        "init",
+        "bidirectional",
+    ):
+        assert getattr(restored, name) == getattr(config, name)
+    long_text = ", ".join(["1"] * 1500)
+    edited, _ = from_query(to_query(AppConfig(edited=True, text=long_text)))
+    assert not edited.edited and edited.preset == "impulse"
+
+
+# ---------------------------------------------------------------------------------------------
+# Downloads
+
+
+@pytest.fixture
+def media(monkeypatch):
+    """The MediaFileManager of the next AppTest runs (AppTest builds a fresh one per run)."""
+    managers: list[MediaFileManager] = []
+
+    class Recording(MediaFileManager):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            managers.append(self)
+
+    monkeypatch.setattr("streamlit.testing.v1.app_test.MediaFileManager", Recording)
+    return managers
+
+
+def _download(at: AppTest, manager: MediaFileManager, key: str) -> str:
+    proto = at.get("download_button")
+    button = next(b for b in proto if b.key == key).proto
+    if button.deferred_file_id:
+        url = manager.execute_deferred(button.deferred_file_id)
+    else:
+        url = button.url
+    file_id = url.rsplit("/", 1)[-1].split(".")[0]
+    return manager.read_file(file_id).content.decode()
+
+
+def test_downloads_carry_the_trace_and_a_working_snippet(media):
+    at = _app({"hidden": "4", "len": "6"})
+    _no_problems(at)
+    manager = media[-1]
+    config = at.session_state["app_config"]
+    expected = run(config).traces
+    assert _download(at, manager, "dl_csv") == export.trace_csv(expected)
+    assert json.loads(_download(at, manager, "dl_json")) == json.loads(export.trace_json(expected))
+    snippet = _download(at, manager, "dl_py")
+    assert "lstmviz.build(" in snippet and "lstmviz.preset('impulse', length=6, seed=0)" in snippet
+
+
+# ---------------------------------------------------------------------------------------------
+# Models supplied in code (the training lab's contract)
+
+
+def test_supplied_models_replace_the_fresh_cells():
+    models = {"lstm": lstmviz.build("lstm", 1, 5, seed=9)}
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.session_state["lstmviz_models"] = ActiveModels("trained LSTM", models, models_digest(models))
+    at.run()
+    _no_problems(at)
+    assert any("Showing: **trained LSTM**" in i.value for i in at.sidebar.info)
+    assert set(k for k in _charts(at) if k.startswith("step_diagram")) == {"step_diagram_lstm"}
+    assert "mean of 5 units" in _charts(at)["step_diagram_lstm"]["layout"]["title"]["text"]
+    at.text_area(key="w_text").input("1 0; 0 1").run()
+    assert any("takes 1 input feature" in e.value for e in at.error)
+    next(b for b in at.sidebar.button if b.label == "Back to fresh cells").click().run()
+    assert "lstmviz_models" not in at.session_state
+    assert "mean of 16 units" in _charts(at)["step_diagram_lstm"]["layout"]["title"]["text"]
+
+
+# ---------------------------------------------------------------------------------------------
+# The computation itself
+
+
+def test_compute_reports_errors_instead_of_raising():
+    assert "not a number" in run(AppConfig(edited=True, text="1, a")).error
+    huge = AppConfig(preset="noise", preset_length=10_000, hidden_size=256, num_layers=3, bidirectional=True)
+    assert "MB of gates" in run(huge).error
+
+
+def test_compute_cuts_the_jacobian_window_to_the_budget():
+    config = AppConfig(preset="noise", preset_length=200, hidden_size=16, cells=("rnn", "gru"))
+    result = run(config, jacobian_budget=2 * 60 * 16**3)
+    assert result.jacobian_windows == {"rnn": 60, "gru": 60}
+    to_last = result.jacobians["rnn"][0][0].to_last
+    assert np.isnan(to_last[:-60]).all() and np.isfinite(to_last[-60:]).all()
+
+
+def test_csv_header_is_skipped_and_errors_name_the_row():
+    assert csv_text(b"x\n1\n2\n") == "1\n2\n"
+    with pytest.raises(lstmviz.SequenceError, match="after the header"):
+        csv_text(b"a,b\n1,2\n3\n")
