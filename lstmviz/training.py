@@ -275,13 +275,13 @@ class Trainer:
         max_seconds: float | None = None,
     ) -> None:
         """Train until the last step, ``should_stop()`` is True, or ``max_seconds`` have passed."""
-        started = time.perf_counter()
+        begun = started = time.perf_counter()
         with _one_thread():
             while not self.done:
                 if should_stop is not None and should_stop():
                     self.stopped = True
                     break
-                if max_seconds is not None and time.perf_counter() - started >= max_seconds:
+                if max_seconds is not None and time.perf_counter() - begun >= max_seconds:
                     break
                 self._train_step()
                 self.seconds += time.perf_counter() - started
