@@ -12,16 +12,16 @@ from ui.sidebar import draw_sidebar
 
 HERE = Path(__file__).parent
 
-st.set_page_config(page_title="lstmviz", page_icon="🔁", layout="wide")
+st.set_page_config(page_title="lstmviz", page_icon=":material/repeat:", layout="wide")
 
 pages = [
-    st.Page("pages/step_through.py", title="Step through", icon="⏯️", default=True),
-    st.Page("pages/gates_states.py", title="Gates and states", icon="🚦"),
-    st.Page("pages/gradients.py", title="Gradients", icon="📉"),
-    st.Page("pages/equations.py", title="Equations", icon="🧮"),
+    st.Page("pages/step_through.py", title="Step through", icon=":material/step:", default=True),
+    st.Page("pages/gates_states.py", title="Gates and states", icon=":material/grid_view:"),
+    st.Page("pages/gradients.py", title="Gradients", icon=":material/trending_down:"),
+    st.Page("pages/equations.py", title="Equations", icon=":material/functions:"),
 ]
 if (HERE / "pages" / "training.py").exists():
-    pages.append(st.Page("pages/training.py", title="Training lab", icon="🏋️"))
+    pages.append(st.Page("pages/training.py", title="Training lab", icon=":material/fitness_center:"))
 
 page = st.navigation(pages)
 draw_sidebar()

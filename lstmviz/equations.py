@@ -46,10 +46,10 @@ _GRU = {
 }
 
 GRU_CONVENTIONS = {
-    "pytorch": "PyTorch (nn.GRU): reset r applied after the product W_hn h; "
-    "z is the share of the OLD state h_{t-1}.",
-    "tutorial": "Tutorial (Cho et al. 2014): reset r applied before the product, W_hn (r ⊙ h); "
-    "z is the share of the NEW content h̃ (the same parameters as nn.GRU, which has no such mode).",
+    "pytorch": "PyTorch (nn.GRU): the reset gate r acts after the product, r ⊙ (W_hn·h + b_hn); "
+    "z is the share of the OLD state hₜ₋₁.",
+    "tutorial": "Tutorial (Cho et al. 2014): the reset gate r acts before the product, W_hn·(r ⊙ h); "
+    "z is the share of the NEW content h̃ₜ (same parameters as nn.GRU, which has no such mode).",
 }
 
 

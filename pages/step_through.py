@@ -56,7 +56,8 @@ def _cell_column(trace, cell: str, t: int, layer: int, direction: int, unit: int
     shown = 0 if chosen is None else chosen
     page.latex_block(equations.substituted(trace, t, layer, direction, shown), small=True)
     st.caption(
-        f"Equations for unit {shown}" + (" (pick a unit above to follow another)" if chosen is None else "")
+        f"Unit {shown}{' (pick a unit above to follow another)' if chosen is None else ''}. σ(·) and "
+        "tanh(·) take each gate's pre-activation a = W_i·x_t + b_i + W_h·h_prev + b_h."
     )
     page.show(plots.gate_bars(trace, t, layer, direction), key=f"step_bars_{cell}")
 

@@ -1,0 +1,197 @@
+"""A real browser against `streamlit run app.py`: type a sequence, toggle cells, step through time.
+
+Needs Debian's chromium at /usr/bin/chromium (``.ci/run`` installs it, and sets LSTMVIZ_REQUIRE_BROWSER
+so that a missing browser fails instead of skipping) and the ``playwright`` package; never downloads a
+browser. Screenshots go to ``test-artifacts/``; the default view is also copied to
+``docs/screenshot.png`` for the README.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+TIMEOUT_MS = 60_000
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_healthy(url: str, process: subprocess.Popen, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"streamlit exited early with code {process.returncode}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                if response.read().strip() == b"ok":
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise TimeoutError(f"streamlit did not answer at {url} within {seconds} s")
+
+
+@pytest.fixture(scope="module")
+def server():
+    if not CHROMIUM.exists():
+        reason = "needs Debian's chromium at /usr/bin/chromium (.ci/run installs it)"
+        if os.environ.get("LSTMVIZ_REQUIRE_BROWSER"):  # set by .ci/run: CI must not skip
+            pytest.fail(reason)
+        pytest.skip(reason)
+    pytest.importorskip("playwright.sync_api")
+    port = _free_port()
+    ARTIFACTS.mkdir(exist_ok=True)
+    log = (ARTIFACTS / "streamlit.log").open("w")
+    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.address", "127.0.0.1"]
+    command += [
+        "--server.port",
+        str(port),
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
+    ]
+    process = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        _wait_healthy(url, process)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def browser(server):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def page(browser, server):
+    context = browser.new_context(viewport={"width": 1500, "height": 1500})
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    page.goto(server)
+    _settle(page)
+    yield page
+    context.close()
+
+
+def _settle(page, charts: int | None = None) -> None:
+    """Wait until the app has finished its run (and, if given, shows that many charts)."""
+    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]')
+    page.wait_for_selector(".js-plotly-plot")
+    if charts is not None:
+        page.wait_for_function(
+            "n => document.querySelectorAll('[data-testid=\"stPlotlyChart\"]').length === n", arg=charts
+        )
+    page.wait_for_timeout(500)  # plotly draws after the element appears
+
+
+def _titles(page) -> list[str]:
+    return page.eval_on_selector_all(".js-plotly-plot .gtitle", "els => els.map(e => e.textContent)")
+
+
+def _assert_no_exception(page) -> None:
+    assert page.locator('[data-testid="stException"]').count() == 0
+
+
+def _shot(page, name: str) -> Path:
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=path)
+    return path
+
+
+def test_default_view_renders_and_is_the_readme_screenshot(page):
+    _settle(page, charts=9)
+    _assert_no_exception(page)
+    titles = _titles(page)
+    assert any(t.startswith("RNN · t = 0") for t in titles)
+    assert any(t.startswith("LSTM · t = 0") for t in titles)
+    assert any(t.startswith("GRU (PyTorch) · t = 0") for t in titles)
+    shot = _shot(page, "01-default-step-through")
+    docs = ROOT / "docs"
+    docs.mkdir(exist_ok=True)
+    shutil.copyfile(shot, docs / "screenshot.png")
+
+
+def test_type_a_sequence_toggle_cells_and_step_through(page):
+    box = page.locator('[data-testid="stSidebar"] [data-testid="stTextArea"] textarea')
+    box.fill("0, 1, 0.5, -1, 2, 0, 0, 1")
+    box.press("Control+Enter")
+    page.get_by_text("x: 8 steps × 1 feature (typed)").wait_for()
+    _settle(page, charts=9)
+    _assert_no_exception(page)
+    _shot(page, "02-typed-sequence")
+
+    cells = page.locator('[data-testid="stSidebar"] [data-testid="stButtonGroup"]').filter(has_text="LSTM")
+    cells.get_by_role("button", name="RNN", exact=True).click()
+    _settle(page, charts=6)
+    titles = _titles(page)
+    assert not any(t.startswith("RNN") for t in titles) and any(t.startswith("LSTM") for t in titles)
+    _assert_no_exception(page)
+    _shot(page, "03-rnn-off")
+
+    before = _titles(page)
+    page.get_by_role("button", name="Next ▶").click()
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.js-plotly-plot .gtitle')]"
+        ".some(e => e.textContent.startsWith('LSTM · t = 1'))"
+    )
+    _settle(page, charts=6)
+    after = _titles(page)
+    assert after != before
+    _assert_no_exception(page)
+    _shot(page, "04-step-1")
+
+
+def test_bad_input_shows_the_error_and_other_pages_still_work(page):
+    box = page.locator('[data-testid="stSidebar"] [data-testid="stTextArea"] textarea')
+    box.fill("1, 2, oops")
+    box.press("Control+Enter")
+    page.get_by_text("'oops' at position 3 is not a number").wait_for()
+    _assert_no_exception(page)
+    page.locator('[data-testid="stSidebarNav"]').get_by_text("Gradients").click()
+    page.get_by_text("Gradient horizon", exact=True).wait_for()
+    _settle(page)
+    _assert_no_exception(page)
+    assert page.locator('[data-testid="stAlertContentError"]').count() >= 1
+    _shot(page, "05-gradients-after-bad-input")
