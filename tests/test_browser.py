@@ -183,6 +183,18 @@ def test_type_a_sequence_toggle_cells_and_step_through(page):
     _shot(page, "04-step-1")
 
 
+def test_play_advances_the_step_on_its_own(page):
+    page.get_by_text("▶ Play").click()
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.js-plotly-plot .gtitle')]"
+        ".some(e => e.textContent.startsWith('LSTM · t = 3'))",
+        timeout=30_000,
+    )
+    page.get_by_text("▶ Play").click()  # pause again
+    _settle(page, charts=9)
+    _assert_no_exception(page)
+
+
 def test_bad_input_shows_the_error_and_other_pages_still_work(page):
     box = page.locator('[data-testid="stSidebar"] [data-testid="stTextArea"] textarea')
     box.fill("1, 2, oops")
