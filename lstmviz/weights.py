@@ -38,7 +38,7 @@ import torch
 
 from .model import GRU_VARIANTS, MAX_SIZE, NONLINEARITIES, Model, ModelSpec
 
-MAX_WEIGHTS_BYTES = 50 * 1024 * 1024
+MAX_WEIGHTS_BYTES = 50_000_000
 """Largest weights file accepted (50 MB, checked before anything is parsed)."""
 
 MAX_TENSORS = 256

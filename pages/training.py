@@ -20,8 +20,7 @@ RUNS = "tl_runs"
 STOP = "tl_stop"
 MESSAGES = "tl_messages"
 OPENED = "tl_opened"
-PROGRESS_SECONDS = 0.25
-"""Least time between two updates of the progress bar."""
+PROGRESS_SECONDS = 0.25  # least time between two updates of the progress bar
 
 NEXT_STEP = "next_step"
 BUILTIN_TASKS = ("impulse", "adding", "copy", "temporal_order")
@@ -31,13 +30,13 @@ LEARNING_RATES = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1)
 BATCH_SIZES = (8, 16, 32, 64, 128, 256)
 SIZE_LABELS = {"equal_hidden": "Equal hidden size", "equal_params": "≈ Equal parameter count"}
 NONLINEARITY_LABELS = {"auto": "from the file, else tanh", "tanh": "tanh", "relu": "relu"}
+# What a cell that ignores its input can reach on each task: the loss to beat.
 BASELINES = {
     "impulse": ("predicting 0 for every sequence", 1 / 3),
     "adding": ("predicting the mean 1 for every sequence", 1 / 6),
     "copy": ("guessing one of the 8 symbols", math.log(8)),
     "temporal_order": ("guessing one of the 4 classes", math.log(4)),
 }
-"""What a cell that ignores its input can reach on each task: the loss to beat."""
 
 OTHER_PAGES = (
     ("pages/step_through.py", "Step through", "⏯️"),
@@ -369,6 +368,7 @@ def _summary(result: training.TrainingResult) -> None:
             f"{final.accuracy:.0%} correct",
             f"loss {final.loss:.4g}",
             delta_color="off",
+            delta_arrow="off",
             border=True,
             help="On a fixed evaluation batch of 256 sequences never used in training. "
             + (
@@ -470,7 +470,7 @@ def _models_in() -> None:
         type=["safetensors", "pt", "pth"],
         key="tl_upload",
         on_change=_load_upload,
-        max_upload_size=math.ceil(weights.MAX_WEIGHTS_BYTES / 1e6),
+        max_upload_size=weights.MAX_WEIGHTS_BYTES // 1_000_000,
         help="Save one with safetensors.torch.save_file(module.state_dict(), 'w.safetensors') "
         "or torch.save(module.state_dict(), 'w.pt').",
     )
@@ -483,11 +483,10 @@ def _models_in() -> None:
         key="tl_nonlinearity",
         persist_state="session",
     )
-    right.button(
+    st.button(
         f"Open example: {weights.EXAMPLES['recall_first']}",
         on_click=_open_example,
         key="tl_open_example",
-        width="stretch",
         help="Trained by scripts/make_example.py, no training needed.",
     )
     for kind, text in st.session_state.get(MESSAGES, []):
