@@ -16,6 +16,7 @@ import streamlit as st
 
 import lstmviz
 from lstmviz import JacobianNorms, Model, Trace
+from lstmviz.summaries import nonfinite_counts
 
 from .config import AppConfig
 
@@ -37,6 +38,8 @@ class Computed:
     traces: dict[str, Trace] = field(default_factory=dict)
     jacobians: dict[str, tuple[tuple[JacobianNorms, ...], ...]] = field(default_factory=dict)
     jacobian_windows: dict[str, int] = field(default_factory=dict)
+    nonfinite: dict[str, dict[str, int]] = field(default_factory=dict)
+    """Per cell, the quantities holding inf/NaN and how many (only cells that have any)."""
     error: str | None = None
     seconds: float = 0.0
 
@@ -134,7 +137,16 @@ def run(
             window = windows[cell] if windows[cell] < len(x) else None
             jacobians[cell] = lstmviz.jacobian_norms(model, x, max_steps=window)
     cut = {cell: k for cell, k in windows.items() if k < len(x)}
-    return Computed(x, vocabulary, traces, jacobians, cut, None, time.perf_counter() - start)
+    exploded = {cell: counts for cell, trace in traces.items() if (counts := nonfinite_counts(trace))}
+    return Computed(
+        x=x,
+        vocabulary=vocabulary,
+        traces=traces,
+        jacobians=jacobians,
+        jacobian_windows=cut,
+        nonfinite=exploded,
+        seconds=time.perf_counter() - start,
+    )
 
 
 @st.cache_data(max_entries=6, show_spinner="Tracing the cells…")

@@ -7,7 +7,6 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from lstmviz.plots import CELL_LABELS, DIRECTION_LABELS
-from lstmviz.summaries import nonfinite_counts
 
 from .compute import Computed, compute
 from .config import AppConfig
@@ -62,12 +61,10 @@ def _describe(current: AppConfig, result: Computed) -> None:
 
 
 def _warn_exploding(current: AppConfig, result: Computed) -> None:
-    exploded = {cell: nonfinite_counts(trace) for cell, trace in result.traces.items()}
-    exploded = {cell: counts for cell, counts in exploded.items() if counts}
-    if not exploded:
+    if not result.nonfinite:
         return
     parts = []
-    for cell, counts in exploded.items():
+    for cell, counts in result.nonfinite.items():
         names = ", ".join(sorted({name.split(" ")[0] for name in counts}))
         parts.append(f"{CELL_LABELS[cell]}: {sum(counts.values()):,} values in {names}")
     st.warning(
