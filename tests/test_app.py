@@ -144,6 +144,8 @@ def test_an_invalid_sequence_shows_the_parser_error_and_the_rest_still_renders()
     assert not at.exception
     assert any("'x' at position 3 is not a number" in e.value for e in at.error)
     assert len(at.get("plotly_chart")) >= 9  # the last input that worked
+    at.button_group(key="w_cells").set_value(["gru"]).run()  # settings still apply meanwhile
+    assert {k for k in _charts(at) if k.startswith("step_diagram")} == {"step_diagram_gru"}
     at.switch_page("pages/equations.py").run()
     assert len(at.latex) >= 6 and not at.exception
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
@@ -14,6 +16,7 @@ from .models import active_models
 from .sidebar import CONFIG_KEY
 
 _LAST_GOOD = "last_good_config"
+_SEQUENCE_FIELDS = ("preset", "preset_length", "preset_seed", "edited", "mode", "text")
 PLOTLY_CONFIG = {"displaylogo": False}
 
 
@@ -33,7 +36,8 @@ def load() -> tuple[AppConfig, Computed] | None:
         st.info("Enable at least one cell (RNN, LSTM, GRU) in the sidebar.")
         return None
     models = active_models()
-    result = compute(current, None if models is None else models.models)
+    supplied = None if models is None else models.models
+    result = compute(current, supplied)
     if result.error is None:
         st.session_state[_LAST_GOOD] = current
     else:
@@ -42,7 +46,11 @@ def load() -> tuple[AppConfig, Computed] | None:
         if fallback is None or fallback.models_key != current.models_key:
             return None
         st.caption("The charts below show the last input that worked.")
-        current, result = fallback, compute(fallback, None if models is None else models.models)
+        # Keep the current settings with the last sequence that worked, or else the last config.
+        with_old_sequence = replace(current, **{name: getattr(fallback, name) for name in _SEQUENCE_FIELDS})
+        current, result = with_old_sequence, compute(with_old_sequence, supplied)
+        if result.error is not None:
+            current, result = fallback, compute(fallback, supplied)
     _describe(current, result)
     _warn_exploding(current, result)
     return current, result
