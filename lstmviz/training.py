@@ -22,9 +22,18 @@ back the gradient reaches as the cells learn.
 
 PyTorch's own modules (``lstmviz.to_torch``) train the RNN, the LSTM and PyTorch's GRU. The tutorial
 GRU (reset applied before W_hn) has no ``torch.nn`` module: it trains through a Python loop over
-:func:`lstmviz.cells.gru_tutorial_step`, the same equations the rest of the app traces, and is
-several times slower. Training runs on one CPU thread: the matrices are small, and one thread gives
-the same numbers on every run.
+:func:`lstmviz.cells.gru_tutorial_step`, the same equations the rest of the app traces (on a CPU
+about as fast as ``nn.GRU``, up to twice as slow). Training runs on one CPU thread: the matrices
+are small, and one thread gives the same numbers on every run.
+
+Defaults (:class:`TrainConfig`): the adding problem at length 40, hidden size 16, 600 Adam steps at
+learning rate 0.02, batch 64, clipping at norm 1, LSTM forget-gate bias +2 (the app's default). All
+three cells take about 8-12 s on a 2-core CPU. Measured for seeds 0-3: the LSTM and the GRU solve it
+(evaluation loss 0.0015-0.003 with 90-98 % within 0.1, and 0.0002 with 100 %) while the RNN stays
+at the loss of predicting the mean, 1/6 (0.166-0.171, 17-20 % within 0.1).
+Recall-the-first-input (``impulse``) is not the default because, with x_0 followed by zeros, a
+vanilla RNN learns it too at lengths up to about 50 within a few hundred steps (measured); the
+LSTM's advantage shows from about length 100 with more steps (see ``scripts/make_example.py``).
 """
 
 from __future__ import annotations
