@@ -32,7 +32,7 @@ MAX_UNITS = 64
 """Most units drawn in a heatmap or bar chart: larger layers show units 0-63 and say so."""
 
 MAX_LINE_POINTS = 4_000
-"""Most points per line: longer sequences show every k-th step and say so."""
+"""Most points per line: longer sequences show 1 step in k and say so."""
 
 CELL_LABELS = {"rnn": "RNN", "lstm": "LSTM", "gru": "GRU"}
 CELL_COLOURS = {"rnn": "#d62728", "lstm": "#1f77b4", "gru": "#2ca02c"}
@@ -168,7 +168,7 @@ def _stride(steps: int, max_points: int = MAX_LINE_POINTS) -> int:
 
 
 def _stride_note(stride: int) -> str:
-    return f"every {stride}th step shown" if stride > 1 else ""
+    return f"1 step in {stride} shown" if stride > 1 else ""
 
 
 def _line(values: np.ndarray, stride: int, **kwargs) -> go.Scatter:

@@ -8,6 +8,7 @@ browser. Screenshots go to ``test-artifacts/``; the default view is also copied 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -57,8 +58,9 @@ def _wait_healthy(url: str, process: subprocess.Popen, seconds: float = 60) -> N
     raise TimeoutError(f"streamlit did not answer at {url} within {seconds} s")
 
 
-@pytest.fixture(scope="module")
-def server():
+@contextlib.contextmanager
+def _streamlit():
+    """`streamlit run app.py` on a free port of 127.0.0.1; always stopped afterwards."""
     if not CHROMIUM.exists():
         reason = "needs Debian's chromium at /usr/bin/chromium (.ci/run installs it)"
         if os.environ.get("LSTMVIZ_REQUIRE_BROWSER"):  # set by .ci/run: CI must not skip
@@ -67,7 +69,6 @@ def server():
     pytest.importorskip("playwright.sync_api")
     port = _free_port()
     ARTIFACTS.mkdir(exist_ok=True)
-    log = (ARTIFACTS / "streamlit.log").open("w")
     command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.address", "127.0.0.1"]
     command += [
         "--server.port",
@@ -77,19 +78,25 @@ def server():
         "--browser.gatherUsageStats",
         "false",
     ]
-    process = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        url = f"http://127.0.0.1:{port}"
-        _wait_healthy(url, process)
-        yield url
-    finally:
-        process.terminate()
+    with (ARTIFACTS / f"streamlit-{port}.log").open("w") as log:
+        process = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
         try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
-        log.close()
+            url = f"http://127.0.0.1:{port}"
+            _wait_healthy(url, process)
+            yield url
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def server():
+    with _streamlit() as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -207,3 +214,19 @@ def test_bad_input_shows_the_error_and_other_pages_still_work(page):
     _assert_no_exception(page)
     assert page.locator('[data-testid="stAlertContentError"]').count() >= 1
     _shot(page, "05-gradients-after-bad-input")
+
+
+def test_a_shared_link_to_a_page_works_as_the_first_request(browser):
+    """A fresh server whose very first request is a link to the Gradients page with settings."""
+    with _streamlit() as url:
+        context = browser.new_context(viewport={"width": 1500, "height": 1200})
+        page = context.new_page()
+        page.set_default_timeout(TIMEOUT_MS)
+        page.goto(f"{url}/gradients?preset=sine&len=40&cells=lstm,gru&hidden=8")
+        page.get_by_text("Gradient horizon", exact=True).wait_for()
+        _settle(page)
+        _assert_no_exception(page)
+        assert page.get_by_text("x: 40 steps × 1 feature (preset sine)").count() == 1
+        assert "Gradients" in page.locator('[data-testid="stSidebarNav"]').inner_text()
+        _shot(page, "06-link-first-request")
+        context.close()

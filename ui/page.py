@@ -7,6 +7,7 @@ from dataclasses import replace
 import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
+from streamlit.runtime.pages_manager import PagesManager
 
 from lstmviz.plots import CELL_LABELS, DIRECTION_LABELS
 
@@ -22,7 +23,22 @@ PLOTLY_CONFIG = {"displaylogo": False}
 
 def config() -> AppConfig:
     """The config the sidebar (drawn by app.py on this run) describes."""
+    if CONFIG_KEY not in st.session_state:
+        _rerun_through_router()
     return st.session_state[CONFIG_KEY]
+
+
+def _rerun_through_router() -> None:
+    """Rerun a page that was started without app.py, this time through app.py and its sidebar.
+
+    Until some session has run app.py (whose st.navigation switches the mode off for the whole
+    server), Streamlit treats a ``pages/`` folder as the old folder-based multipage app. The first
+    request after a server start that opens a shared link to a page other than the first would run
+    that page file alone. Switching the mode off here and rerunning keeps the page and the link's
+    query string, and runs app.py first.
+    """
+    PagesManager.uses_pages_directory = False
+    st.rerun()
 
 
 def load() -> tuple[AppConfig, Computed] | None:
