@@ -9,94 +9,21 @@ leave the committed image alone.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
+from browser_support import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, ROOT, streamlit_server
 
 pytestmark = pytest.mark.browser
 
-ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 TIMEOUT_MS = 60_000
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_healthy(url: str, process: subprocess.Popen, seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"streamlit exited early with code {process.returncode}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                if response.read().strip() == b"ok":
-                    return
-        except OSError:
-            time.sleep(0.3)
-    raise TimeoutError(f"streamlit did not answer at {url} within {seconds} s")
-
-
-@contextlib.contextmanager
-def _streamlit():
-    """`streamlit run app.py` on a free port of 127.0.0.1; always stopped afterwards."""
-    if not CHROMIUM.exists():
-        reason = "needs Debian's chromium at /usr/bin/chromium (.ci/run installs it)"
-        if os.environ.get("LSTMVIZ_REQUIRE_BROWSER"):  # set by .ci/run: CI must not skip
-            pytest.fail(reason)
-        pytest.skip(reason)
-    pytest.importorskip("playwright.sync_api")
-    port = _free_port()
-    ARTIFACTS.mkdir(exist_ok=True)
-    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.address", "127.0.0.1"]
-    command += [
-        "--server.port",
-        str(port),
-        "--server.headless",
-        "true",
-        "--browser.gatherUsageStats",
-        "false",
-    ]
-    with (ARTIFACTS / f"streamlit-{port}.log").open("w") as log:
-        process = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
-        try:
-            url = f"http://127.0.0.1:{port}"
-            _wait_healthy(url, process)
-            yield url
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
 
 
 @pytest.fixture(scope="module")
 def server():
-    with _streamlit() as url:
+    with streamlit_server() as url:
         yield url
 
 
@@ -220,7 +147,7 @@ def test_bad_input_shows_the_error_and_other_pages_still_work(page):
 
 def test_a_shared_link_to_a_page_works_as_the_first_request(browser):
     """A fresh server whose very first request is a link to the Gradients page with settings."""
-    with _streamlit() as url:
+    with streamlit_server() as url:
         context = browser.new_context(viewport={"width": 1500, "height": 1200})
         page = context.new_page()
         page.set_default_timeout(TIMEOUT_MS)
