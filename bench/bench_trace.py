@@ -13,13 +13,16 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import time
 import tracemalloc
+from pathlib import Path
 
 import numpy as np
 import torch
 
-import lstmviz
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout, nothing installed
+import lstmviz  # noqa: E402
 
 
 def median_seconds(fn, repeats: int) -> float:
@@ -55,7 +58,8 @@ def peak_trace_bytes(model: lstmviz.Model, x: np.ndarray) -> int:
 
 def bench_size(steps: int, hidden: int, features: int, repeats: int) -> None:
     x = np.random.default_rng(0).normal(size=(steps, features))
-    print(f"\nT={steps} H={hidden} D={features} (median of {repeats}, torch threads={torch.get_num_threads()})")
+    threads = torch.get_num_threads()
+    print(f"\nT={steps} H={hidden} D={features} (median of {repeats}, torch threads={threads})")
     times = {}
     for cell in ("rnn", "lstm", "gru"):
         model = lstmviz.build(cell, features, hidden, seed=0)

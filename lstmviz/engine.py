@@ -101,34 +101,36 @@ class LSTMEngine:
         if "bias_hh" in p:
             a += p["bias_hh"]
         steps, hidden = len(a), a.shape[1] // 4
-        w_hh_t = np.ascontiguousarray(p["weight_hh"].T)
+        # sigma(a) = 0.5 * tanh(a / 2) + 0.5, so all four gates are act = s * tanh(s * a) + shift with
+        # s = 1/2 for i, f, o and 1 for g: one tanh per step. Scaling by powers of 2 is exact.
+        s = np.repeat(np.array([0.5, 0.5, 1.0, 0.5], dtype=a.dtype), hidden)
+        shift = np.repeat(np.array([0.5, 0.5, 0.0, 0.5], dtype=a.dtype), hidden)
+        a *= s
+        w_hh_t = np.ascontiguousarray(p["weight_hh"].T * s)
         w_hr_t = np.ascontiguousarray(p["weight_hr"].T) if "weight_hr" in p else None
         act = np.empty_like(a)
+        gate_rows = act.reshape(steps, 4, hidden)
         c = np.empty((steps, hidden), dtype=a.dtype)
         tanh_c = np.empty_like(c)
         h = np.empty((steps, len(h0)), dtype=a.dtype)
         ig = np.empty(hidden, dtype=a.dtype)
         h_prev, c_prev = h0, c0
-        with np.errstate(over="ignore"):  # exp(-a) overflows to inf for a << 0; sigma is then exactly 0
-            for t in range(steps):
-                a[t] += h_prev @ w_hh_t
-                sigmoid(a[t], out=act[t])
-                np.tanh(a[t, 2 * hidden : 3 * hidden], out=act[t, 2 * hidden : 3 * hidden])
-                i, f, g, o = (
-                    act[t, :hidden],
-                    act[t, hidden : 2 * hidden],
-                    act[t, 2 * hidden : 3 * hidden],
-                    act[t, 3 * hidden :],
-                )
-                np.multiply(f, c_prev, out=c[t])
-                np.multiply(i, g, out=ig)
-                c[t] += ig
-                np.tanh(c[t], out=tanh_c[t])
-                if w_hr_t is None:
-                    np.multiply(o, tanh_c[t], out=h[t])
-                else:
-                    np.dot(o * tanh_c[t], w_hr_t, out=h[t])
-                h_prev, c_prev = h[t], c[t]
+        for t in range(steps):
+            a[t] += h_prev @ w_hh_t
+            np.tanh(a[t], out=act[t])
+            act[t] *= s
+            act[t] += shift
+            i, f, g, o = gate_rows[t]
+            np.multiply(f, c_prev, out=c[t])
+            np.multiply(i, g, out=ig)
+            c[t] += ig
+            np.tanh(c[t], out=tanh_c[t])
+            if w_hr_t is None:
+                np.multiply(o, tanh_c[t], out=h[t])
+            else:
+                np.dot(o * tanh_c[t], w_hr_t, out=h[t])
+            h_prev, c_prev = h[t], c[t]
+        a /= s
         gates = dict(zip("ifgo", np.split(act, 4, axis=1), strict=True))
         preacts = dict(zip("ifgo", np.split(a, 4, axis=1), strict=True))
         i, f, g, o = (gates[k] for k in "ifgo")
