@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -72,17 +73,20 @@ def streamlit_server() -> Iterator[str]:
     ARTIFACTS.mkdir(exist_ok=True)
     command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.address", "127.0.0.1"]
     command += ["--server.port", str(port), "--server.headless", "true"]
-    command += ["--browser.gatherUsageStats", "false"]
+    command += ["--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
     with (ARTIFACTS / f"streamlit-{port}.log").open("w") as log:
-        process = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+        # Its own process group, so that the kill below reaches anything it started.
+        process = subprocess.Popen(
+            command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
         try:
             url = f"http://127.0.0.1:{port}"
             wait_healthy(url, process)
             yield url
         finally:
-            process.terminate()
+            os.killpg(process.pid, signal.SIGTERM)
             try:
                 process.wait(timeout=10)
             except subprocess.TimeoutExpired:
-                process.kill()
+                os.killpg(process.pid, signal.SIGKILL)
                 process.wait(timeout=10)
