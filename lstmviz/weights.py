@@ -15,7 +15,7 @@ read from the file's metadata when :func:`save_safetensors` wrote it, else it is
 ``nonlinearity`` argument (default tanh).
 
 :func:`save_safetensors` writes float32 tensors under exactly the ``state_dict`` names, so
-``nn.LSTM(...).load_state_dict(safetensors.torch.load(data))`` works, plus header metadata (cell,
+``nn.LSTM(...).load_state_dict(safetensors.torch.load_file(path))`` works, plus header metadata (cell,
 nonlinearity, GRU convention) that makes a round trip through this module lossless.
 """
 
@@ -33,8 +33,8 @@ from importlib import resources
 
 import numpy as np
 import safetensors
-import safetensors.torch
 import torch
+from safetensors.torch import load as tensors_from_safetensors_bytes
 
 from .model import GRU_VARIANTS, MAX_SIZE, NONLINEARITIES, Model, ModelSpec
 
@@ -199,7 +199,7 @@ def infer_spec(
 def save_safetensors(model: Model) -> bytes:
     """``model``'s weights as ``.safetensors`` bytes: float32, the ``state_dict`` names, metadata.
 
-    ``nn.LSTM(...).load_state_dict(safetensors.torch.load(data))`` restores them in PyTorch. The
+    ``nn.LSTM(...).load_state_dict(safetensors.torch.load_file(path))`` restores them in PyTorch. The
     tutorial GRU is stored too (its metadata says so), but an ``nn.GRU`` loading those weights
     computes PyTorch's GRU, a different function.
     """
@@ -271,7 +271,7 @@ def _read_safetensors(data: bytes) -> tuple[dict[str, torch.Tensor], dict[str, s
         if dtype not in _FLOAT_DTYPES:
             raise WeightsError(f"{key} has dtype {dtype!r}; weights must be floating point")
     try:
-        state = safetensors.torch.load(data)
+        state = tensors_from_safetensors_bytes(data)
     except safetensors.SafetensorError as error:
         raise WeightsError(f"the .safetensors file is corrupt or truncated ({error})") from None
     metadata = {
