@@ -11,7 +11,7 @@ from lstmviz.sequences import PRESETS, format_sequence
 from lstmviz.training import TASKS, TrainConfig, Trainer, TrainingError
 from ui import page
 from ui.compute import sequence
-from ui.config import preset_text
+from ui.config import AppConfig, preset_text
 from ui.models import active_models, use_models
 
 TRAINER = "tl_trainer"
@@ -179,7 +179,35 @@ def _request_stop() -> None:
 
 
 def _settings() -> TrainConfig | None:
+    """The page's controls and the sidebar's cells as one TrainConfig (None, with a message, if unusable)."""
     app = page.config()
+    chosen = _controls()
+    task, source = _task_and_source(chosen.pop("task"), app)
+    _explain_sidebar_settings(app)
+    if not app.cells:
+        st.info("Enable at least one cell in the sidebar.")
+        return None
+    try:
+        return TrainConfig(
+            task=task,
+            seed=int(app.seed),
+            hidden_size=int(app.hidden_size),
+            num_layers=int(app.num_layers),
+            cells=tuple(app.cells),
+            gru_variant=app.gru_variant,
+            init=app.init,
+            recurrent_scale=float(app.recurrent_scale),
+            forget_bias=float(app.forget_bias),
+            source=source,
+            **chosen,
+        )
+    except TrainingError as error:
+        st.error(f"Cannot train with these settings: {error}")
+        return None
+
+
+def _controls() -> dict:
+    """The page's own training controls, as TrainConfig fields (plus ``task`` as picked)."""
     with st.container(border=True):
         left, middle, right = st.columns(3)
         task = left.selectbox(
@@ -251,61 +279,47 @@ def _settings() -> TrainConfig | None:
             persist_state="session",
             help="torch.nn.utils.clip_grad_norm_ over all parameters, readout included.",
         )
-    source = ""
-    if task == NEXT_STEP:
-        task = "next_char" if app.mode == "text" else "next_value"
-        source = app.text
-        kind = "numbers: regression"
-        if app.mode == "text":
-            kind = "characters: classification over its vocabulary"
-        st.caption(
-            f"Next-step prediction reads the sidebar's sequence ({kind}) and learns x_{{t+1}} from "
-            "x_≤t on random windows of it."
-        )
-    else:
+    return {
+        "task": task,
+        "length": int(length),
+        "steps": int(steps),
+        "batch_size": int(batch),
+        "learning_rate": float(learning_rate),
+        "clip_norm": float(clip) if clip_on else None,
+        "size_mode": size_mode,
+        "snapshot_every": int(every),
+    }
+
+
+def _task_and_source(task: str, app: AppConfig) -> tuple[str, str]:
+    """The training task, with next-step prediction resolved against the sidebar's sequence."""
+    if task != NEXT_STEP:
         st.caption(
             f"{TASK_LABELS[task]}: {PRESETS[task]}. "
             f"Loss to beat: {BASELINES[task][1]:.3f}, by {BASELINES[task][0]}."
         )
-    cells = app.cells
+        return task, ""
+    kind = "characters: classification over its vocabulary" if app.mode == "text" else "numbers: regression"
     st.caption(
-        f"From the sidebar: cells {', '.join(c.upper() for c in cells) or 'none'} · hidden size "
+        f"Next-step prediction reads the sidebar's sequence ({kind}) and learns x_{{t+1}} from "
+        "x_≤t on random windows of it."
+    )
+    return ("next_char" if app.mode == "text" else "next_value"), app.text
+
+
+def _explain_sidebar_settings(app: AppConfig) -> None:
+    st.caption(
+        f"From the sidebar: cells {', '.join(c.upper() for c in app.cells) or 'none'} · hidden size "
         f"{app.hidden_size} · {app.num_layers} layer(s) · seed {app.seed} · init {app.init} · "
         f"W_hh × {app.recurrent_scale:g} · LSTM forget-gate bias {app.forget_bias:+g} · GRU "
         f"{app.gru_variant}. Training starts from fresh cells built with these settings, one direction "
         "only (a backward pass would read the answer before the question)."
     )
-    if "gru" in cells and app.gru_variant == "tutorial":
+    if "gru" in app.cells and app.gru_variant == "tutorial":
         st.caption(
             "The tutorial GRU has no torch.nn module: it trains through a Python loop over its own "
             "equations (on a CPU about as fast as nn.GRU, up to twice as slow)."
         )
-    if not cells:
-        st.info("Enable at least one cell in the sidebar.")
-        return None
-    try:
-        return TrainConfig(
-            task=task,
-            length=int(length),
-            steps=int(steps),
-            batch_size=int(batch),
-            learning_rate=float(learning_rate),
-            seed=int(app.seed),
-            clip_norm=float(clip) if clip_on else None,
-            size_mode=size_mode,
-            hidden_size=int(app.hidden_size),
-            num_layers=int(app.num_layers),
-            cells=tuple(cells),
-            gru_variant=app.gru_variant,
-            init=app.init,
-            recurrent_scale=float(app.recurrent_scale),
-            forget_bias=float(app.forget_bias),
-            snapshot_every=int(every),
-            source=source,
-        )
-    except TrainingError as error:
-        st.error(f"Cannot train with these settings: {error}")
-        return None
 
 
 # ---------------------------------------------------------------------------------------------
