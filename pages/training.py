@@ -21,6 +21,7 @@ STOP = "tl_stop"
 MESSAGES = "tl_messages"
 OPENED = "tl_opened"
 PROGRESS_SECONDS = 0.25  # least time between two updates of the progress bar
+LIVE_CHART_SECONDS = 1.5  # least time between two redraws of the live curves and heatmap
 
 NEXT_STEP = "next_step"
 BUILTIN_TASKS = ("impulse", "adding", "copy", "temporal_order")
@@ -347,21 +348,37 @@ def _train(config: TrainConfig | None) -> None:
         # A click on Stop (or any widget) reruns the page: Streamlit interrupts this loop at the next
         # progress update, the trainer keeps every finished step, and the next run stops or resumes.
         bar = st.progress(trainer.step / trainer.config.steps, text="Training…")
-        shown = [0.0]
+        live = st.empty()
+        shown = {"bar": 0.0, "charts": 0.0}
 
         def progress(update: training.Progress) -> None:
-            if update.step == update.total or update.seconds - shown[0] >= PROGRESS_SECONDS:
-                shown[0] = update.seconds
+            if update.step == update.total or update.seconds - shown["bar"] >= PROGRESS_SECONDS:
+                shown["bar"] = update.seconds
                 losses = " · ".join(f"{c.upper()} {v:.4g}" for c, v in update.losses.items())
                 bar.progress(
                     update.step / update.total,
                     text=f"Step {update.step} of {update.total} · {update.seconds:.1f} s · loss {losses}",
                 )
+            # Redraw only right after a snapshot, where result() adds nothing of its own.
+            at_snapshot = update.step % trainer.config.snapshot_every == 0
+            if at_snapshot and update.seconds - shown["charts"] >= LIVE_CHART_SECONDS:
+                shown["charts"] = update.seconds
+                _live_charts(live, trainer.result())
 
         trainer.run(on_progress=progress)
+        live.empty()
     state[RESULT] = trainer.result()
     state[RUNS] = state.get(RUNS, 0) + 1
     del state[TRAINER]
+
+
+def _live_charts(slot, result: training.TrainingResult) -> None:
+    """Loss curves and the gradient-horizon heatmap so far, while the cells are still learning."""
+    with slot.container():
+        st.plotly_chart(training_plots.curves_figure(result), width="stretch", config=page.PLOTLY_CONFIG)
+        st.plotly_chart(
+            training_plots.gradient_horizon_figure(result), width="stretch", config=page.PLOTLY_CONFIG
+        )
 
 
 # ---------------------------------------------------------------------------------------------

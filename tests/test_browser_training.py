@@ -80,7 +80,10 @@ def test_stop_interrupts_a_long_run(page):
     _set_number(page, "Snapshot every … steps", 100)
     page.get_by_role("button", name="Train", exact=True).click()
     page.get_by_text("Step ", exact=False).first.wait_for()
-    page.wait_for_timeout(1500)
+    # While it trains, the curves and the gradient-horizon heatmap are redrawn at snapshots.
+    page.wait_for_function("document.querySelectorAll('[data-testid=\"stPlotlyChart\"]').length >= 2")
+    _shot(page, "training-03a-live-charts")
+    assert page.get_by_text("Stopped after").count() == 0
     main = page.locator('[data-testid="stMainBlockContainer"]')  # the header has a Stop of its own
     main.get_by_role("button", name="Stop", exact=True).click()
     page.get_by_text("Stopped after").wait_for()
