@@ -237,18 +237,23 @@ class GRUEngine:
         grad_h = np.empty_like(run.h)
         da = np.empty((steps, 3 * hidden), dtype=run.h.dtype)  # input-side [a_r, a_z, a_n]
         carried = np.zeros_like(run.h[0])
+        a_z, a_n, keep = k["a_z"], k["a_n"], k["keep"]  # per-step factors, looked up once
+        if self.tutorial:
+            a_r_by_rh, r = k["a_r_by_rh"], k["r"]
+        else:
+            a_r, d_hn = k["a_r"], k["hn"]
         for t in range(steps - 1, -1, -1):
             dh = np.add(direct[t], carried, out=grad_h[t])
             d_r, d_z, d_n = da[t, :hidden], da[t, hidden : 2 * hidden], da[t, 2 * hidden :]
-            np.multiply(dh, k["a_z"][t], out=d_z)
-            np.multiply(dh, k["a_n"][t], out=d_n)
+            np.multiply(dh, a_z[t], out=d_z)
+            np.multiply(dh, a_n[t], out=d_n)
             if self.tutorial:
                 d_rh = d_n @ w_hn
-                np.multiply(d_rh, k["a_r_by_rh"][t], out=d_r)
-                carried = dh * k["keep"][t] + d_rh * k["r"][t] + da[t, : 2 * hidden] @ w_rz
+                np.multiply(d_rh, a_r_by_rh[t], out=d_r)
+                carried = dh * keep[t] + d_rh * r[t] + da[t, : 2 * hidden] @ w_rz
             else:
-                np.multiply(dh, k["a_r"][t], out=d_r)
-                carried = dh * k["keep"][t] + da[t, : 2 * hidden] @ w_rz + (dh * k["hn"][t]) @ w_hn
+                np.multiply(dh, a_r[t], out=d_r)
+                carried = dh * keep[t] + da[t, : 2 * hidden] @ w_rz + (dh * d_hn[t]) @ w_hn
         return grad_h, None, da @ p["weight_ih"]
 
 
