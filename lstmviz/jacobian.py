@@ -1,107 +1,183 @@
-"""How fast the state forgets: norms of the state-to-state Jacobians of every layer and direction.
+"""How fast the state forgets: the state-to-state Jacobians of every layer and direction.
 
-For a cell s_t = F(x_t, s_{t-1}) (s = h, or (h, c) concatenated for the LSTM):
+For a cell s_t = F(x_t, s_{t-1}) (s = h, or (h, c) for a cell with a cell state):
 
-    step[t]    = ||ds_t/ds_{t-1}||_2                 one step's Jacobian J_t
+    step[t]    = ||ds_t/ds_{t-1}||_2                       one step's Jacobian J_t
     to_last[t] = ||ds_T/ds_t||_2 = ||J_T ... J_{t+1}||_2   (1 at t = T)
 
-The per-step Jacobians come from ``torch.func.jacrev`` of the reference steps in :mod:`lstmviz.cells`,
-evaluated at the states of the trace. The running product is renormalised at every step (its scale
-kept as a logarithm) so it neither under- nor overflows before the norm is taken.
+Each cell writes J_t in closed form from its forward pass (:meth:`lstmviz.cells.Cell.step_jacobians`;
+the tests check it against ``torch.func.jacrev`` of the cell's reference step). The running product is
+renormalised at every step (its scale kept as a logarithm), so it neither under- nor overflows.
 
 Two references beside them (Pascanu, Mikolov & Bengio 2013, "On the difficulty of training RNNs"):
-the RNN's bound (gamma * sigma_max(W_hh))^(T-t) with gamma = 1 bounding |tanh'| and relu' -- below 1 it
-proves vanishing; and the LSTM's additive cell-state path prod_{k>t} f_k per unit (Hochreiter &
-Schmidhuber 1997; Gers et al. 2000), which barely shrinks while f stays near 1.
+the RNN's bound (gamma * sigma_max(W_hh))^(T-t) with gamma = 1 bounding |tanh'| and relu' -- below 1
+it proves vanishing; and each gated cell's carry path, the product over later steps of its direct
+per-unit factor (the LSTM's prod f_k on c: Hochreiter & Schmidhuber 1997, Gers et al. 2000; the GRU's
+z_k; minGRU's 1 - z_k; minLSTM's f'_k), which barely shrinks while that factor stays near 1.
 
-Cost: O(K * n^3) for K steps of an n-dimensional state; ``max_steps`` limits K to the last steps
-(earlier entries are NaN).
+Cost: about K * n^3 operations for K steps of an n-dimensional state; ``max_steps`` limits K to the
+last steps of each direction (the others are marked not computed), and a request above
+:data:`~lstmviz.limits.JACOBIAN_BUDGET` is refused before any work.
 """
 
 from __future__ import annotations
 
-import functools
-
 import numpy as np
-import torch
 
-from . import cells
+from .cells import CellGrads, cell_for
+from .limits import JACOBIAN_BUDGET, JACOBIAN_CHUNK_BYTES
 from .model import Model
 from .results import JacobianNorms, Trace
-from .trace import _order, trace
+from .trace import order, trace
 
-_CHUNK = 256  # steps per vmapped Jacobian batch: bounds memory at CHUNK * n^2 floats
+
+def jacobian_cost(spec, steps: int) -> float:
+    """Operations (about K * n^3 per layer and direction) of the Jacobian norms over ``steps`` steps."""
+    n = cell_for(spec).state_size()
+    return float(steps) * n**3 * spec.num_layers * spec.directions
 
 
 def jacobian_norms(
-    model: Model, x, *, h0=None, c0=None, max_steps: int | None = None
+    source: Model | Trace, x=None, *, h0=None, c0=None, max_steps: int | None = None, interventions=()
 ) -> tuple[tuple[JacobianNorms, ...], ...]:
-    """Jacobian norms indexed ``[layer][direction]``, time axes in sequence order."""
-    if max_steps is not None and (not isinstance(max_steps, int) or max_steps < 1):
+    """Jacobian norms indexed ``[layer][direction]``, time axes in sequence order.
+
+    ``source`` is a model (then ``x`` is traced in float64) or a float64 :class:`Trace` to reuse.
+    """
+    tr = float64_trace(source, x, h0=h0, c0=c0, interventions=interventions)
+    steps = tr.steps
+    if max_steps is not None and (isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 1):
         raise ValueError(f"max_steps must be a positive integer or None, got {max_steps!r}")
-    run = trace(model, x, h0=h0, c0=c0, dtype="float64")
-    h_init = _initial(h0, run, model.spec.output_size)
-    c_init = _initial(c0, run, model.spec.hidden_size)
-    result = []
-    for layer in range(model.spec.num_layers):
-        inputs = run.x if layer == 0 else np.concatenate([lt.h for lt in run.layers[layer - 1]], axis=1)
-        per_direction = []
-        for d in range(model.spec.directions):
-            index = layer * model.spec.directions + d
-            norms = _direction_norms(
-                model, run, layer, d, _order(inputs, d), h_init[index], c_init[index], max_steps
-            )
-            per_direction.append(norms)
-        result.append(tuple(per_direction))
-    return tuple(result)
-
-
-def _direction_norms(model, run: Trace, layer, d, inputs, h0, c0, max_steps) -> JacobianNorms:
-    spec = model.spec
-    params = {k: torch.from_numpy(v) for k, v in model.params(layer, d).items()}
-    lt = run.layers[layer][d]
-    states = _order(lt.h, d) if spec.cell != "lstm" else np.concatenate([_order(lt.h, d), _order(lt.c, d)], 1)
-    initial = h0 if spec.cell != "lstm" else np.concatenate([h0, c0])
-    previous = np.concatenate([initial[None], states[:-1]])
-    steps = len(states)
     window = steps if max_steps is None else min(steps, max_steps)
-    first = steps - window  # earliest step whose norms are computed
-
-    step_fn = _step_function(spec, params)
-    jac_fn = torch.func.vmap(torch.func.jacrev(step_fn, argnums=1))
-    step_norm = np.full(steps, np.nan)
-    to_last = np.full(steps, np.nan)
-    product = None  # J_T ... J_{t+1} / exp(log_scale), n x n
-    log_scale = 0.0
-    for stop in range(steps, first, -_CHUNK):
-        start = max(first, stop - _CHUNK)
-        jac = jac_fn(torch.from_numpy(inputs[start:stop]), torch.from_numpy(previous[start:stop]))
-        step_norm[start:stop] = _spectral_norms(jac)
-        if product is None:
-            product = torch.eye(jac.shape[-1], dtype=jac.dtype)
-        for t in range(stop - 1, start - 1, -1):
-            with np.errstate(over="ignore", invalid="ignore"):  # beyond float64: inf, as it is
-                to_last[t] = np.exp(log_scale) * _spectral_norms(product[None])[0]
-            product, log_scale = _renormalised(product @ jac[t - start], log_scale)
-
-    return JacobianNorms(
-        to_last=_order(to_last, d),
-        step=_order(step_norm, d),
-        forget_path=_forget_path(_order(lt.gates["f"], d), d) if spec.cell == "lstm" else None,
-        pascanu_bound=_pascanu(params["weight_hh"], steps, d) if spec.cell == "rnn" else None,
+    cost = jacobian_cost(tr.spec, window)
+    if cost > JACOBIAN_BUDGET:
+        affordable = max(1, int(JACOBIAN_BUDGET // jacobian_cost(tr.spec, 1)))
+        raise ValueError(
+            f"Jacobians over {window:,} steps of this model would take about {cost:.1e} operations "
+            f"(the limit is {JACOBIAN_BUDGET:.0e}): pass max_steps={affordable} or fewer, or use a smaller model"
+        )
+    return tuple(
+        tuple(_direction_norms(tr, layer, d, window) for d in range(tr.spec.directions))
+        for layer in range(tr.spec.num_layers)
     )
 
 
-def _spectral_norms(matrices: torch.Tensor) -> np.ndarray:
+def float64_trace(source: Model | Trace, x=None, **kwargs) -> Trace:
+    """``source`` if it is already a float64 trace, else a float64 trace of it."""
+    if isinstance(source, Trace):
+        if source.x.dtype == np.float64:
+            return source
+        lts = [lt for layer in source.layers for lt in layer]
+        h0 = np.stack([lt.h0 for lt in lts])
+        c0 = None if lts[0].c0 is None else np.stack([lt.c0 for lt in lts])
+        return trace(source.model, source.x, source.loss_kind, h0=h0, c0=c0, dtype="float64",
+                     interventions=source.interventions)
+    if x is None:
+        raise ValueError("give the sequence x to trace, or pass a Trace")
+    return trace(source, x, dtype="float64", **kwargs)
+
+
+def step_jacobians(tr: Trace, layer: int, direction: int, steps: slice) -> np.ndarray:
+    """ds_t/ds_{t-1} for processing-order indices ``steps`` of one layer and direction: (K, n, n)."""
+    return tr.cell.step_jacobians(_params(tr, layer, direction), tr.runs[layer][direction], steps)
+
+
+def spectrum(tr: Trace, layer: int = 0, direction: int = 0, times=None) -> tuple[np.ndarray, np.ndarray]:
+    """Eigenvalues (complex) and singular values of ds_t/ds_{t-1} at sequence positions ``times``.
+
+    Returns ``(eigenvalues, singular_values)``, each (K, n); all steps when ``times`` is None.
+    """
+    positions = np.arange(tr.steps) if times is None else np.asarray(times, dtype=int)
+    index = positions if not direction else tr.steps - 1 - positions
+    n = tr.cell.state_size()
+    eig = np.full((len(index), n), np.nan, dtype=complex)
+    sv = np.full((len(index), n), np.nan)
+    chunk = max(1, JACOBIAN_CHUNK_BYTES // (8 * n * n))
+    for start in range(0, len(index), chunk):
+        part = index[start : start + chunk]
+        jac = step_jacobians(tr, layer, direction, part)
+        finite = np.isfinite(jac).all(axis=(1, 2))
+        if finite.any():
+            eig[start : start + chunk][finite] = np.linalg.eigvals(jac[finite])
+            sv[start : start + chunk][finite] = np.linalg.svd(jac[finite], compute_uv=False)
+    return eig, sv
+
+
+def backward_flows(tr: Trace, layer: int = 0, direction: int = 0) -> dict[str, np.ndarray]:
+    """What each step t sends back to step t-1 along each of the cell's backward paths.
+
+    Keys are the cell's :attr:`~lstmviz.cells.Cell.paths` (LSTM: ``highway`` = delta_c_t * f_t and
+    ``gates`` = W_hh^T delta_a_t); values (T, n) in sequence order.
+    """
+    lt = tr.layers[layer][direction]
+    grads = CellGrads(
+        h=order(lt.grad_h, direction),
+        c=None if lt.grad_c is None else order(lt.grad_c, direction),
+        preactivations={k: order(v, direction) for k, v in lt.grad_preactivations.items()},
+        inputs=np.empty(0),
+    )
+    with np.errstate(over="ignore", invalid="ignore"):
+        flows = tr.cell.path_flows(_params(tr, layer, direction), tr.runs[layer][direction], grads)
+    return {k: order(v, direction) for k, v in flows.items()}
+
+
+def carry_path(tr: Trace, layer: int = 0, direction: int = 0) -> np.ndarray | None:
+    """prod over the later steps of the cell's direct per-unit factor: (T, H), sequence order."""
+    factor = tr.cell.carry(tr.runs[layer][direction])
+    if factor is None:
+        return None
+    with np.errstate(divide="ignore", invalid="ignore"):
+        logs = np.log(np.abs(factor.astype(np.float64)))
+    # after[t] = sum of logs over the steps processed after t
+    after = np.concatenate([np.cumsum(logs[::-1], axis=0)[::-1][1:], np.zeros((1, factor.shape[1]))])
+    return order(np.exp(after), direction)
+
+
+def _params(tr: Trace, layer: int, direction: int) -> dict[str, np.ndarray]:
+    dtype = tr.x.dtype
+    return {k: v.astype(dtype) for k, v in tr.model.params(layer, direction).items()}
+
+
+def _direction_norms(tr: Trace, layer: int, d: int, window: int) -> JacobianNorms:
+    steps = tr.steps
+    first = steps - window  # earliest processing index whose norms are computed
+    n = tr.cell.state_size()
+    chunk = max(1, JACOBIAN_CHUNK_BYTES // (8 * n * n))
+    step_norm = np.full(steps, np.nan)
+    to_last = np.full(steps, np.nan)
+    product = np.eye(n)  # J_T ... J_{t+1} / exp(log_scale)
+    log_scale = 0.0
+    with np.errstate(over="ignore", invalid="ignore", under="ignore", divide="ignore"):
+        for stop in range(steps, first, -chunk):
+            start = max(first, stop - chunk)
+            jac = step_jacobians(tr, layer, d, slice(start, stop))
+            step_norm[start:stop] = _spectral_norms(jac)
+            for t in range(stop - 1, start - 1, -1):
+                to_last[t] = np.exp(log_scale) * _spectral_norms(product[None])[0]
+                product, log_scale = _renormalised(product @ jac[t - start], log_scale)
+    computed = np.zeros(steps, dtype=bool)
+    computed[first:] = True
+    gamma = tr.cell.pascanu_gamma
+    return JacobianNorms(
+        to_last=order(to_last, d),
+        step=order(step_norm, d),
+        carry_path=carry_path(tr, layer, d),
+        pascanu_bound=None if gamma is None else _pascanu(tr, layer, d, gamma),
+        computed=order(computed, d),
+    )
+
+
+def _spectral_norms(matrices: np.ndarray) -> np.ndarray:
     """||M||_2 of each matrix in a batch; NaN for a matrix holding NaN or inf (an exploded state)."""
-    finite = torch.isfinite(matrices).all(dim=(-2, -1))
-    norms = torch.full(finite.shape, float("nan"), dtype=torch.float64)
-    norms[finite] = torch.linalg.matrix_norm(matrices[finite], ord=2)
-    return norms.numpy()
+    finite = np.isfinite(matrices).all(axis=(-2, -1))
+    norms = np.full(len(matrices), np.nan)
+    if finite.any():
+        norms[finite] = np.linalg.svd(matrices[finite], compute_uv=False)[:, 0]
+    return norms
 
 
-def _renormalised(product: torch.Tensor, log_scale: float) -> tuple[torch.Tensor, float]:
-    scale = float(torch.linalg.matrix_norm(product))
+def _renormalised(product: np.ndarray, log_scale: float) -> tuple[np.ndarray, float]:
+    scale = float(np.linalg.norm(product))
     if not np.isfinite(scale):
         return product, float("nan")
     if scale == 0.0:  # the state is forgotten exactly (e.g. dead relu units): every earlier norm is 0
@@ -109,43 +185,8 @@ def _renormalised(product: torch.Tensor, log_scale: float) -> tuple[torch.Tensor
     return product / scale, log_scale + float(np.log(scale))
 
 
-def _step_function(spec, params):
-    if spec.cell == "rnn":
-        return functools.partial(_rnn, params, spec.nonlinearity == "relu")
-    if spec.cell == "gru":
-        step = cells.gru_tutorial_step if spec.gru_variant == "tutorial" else cells.gru_step
-        return functools.partial(step, params)
-    return functools.partial(_lstm, params, spec.output_size)
-
-
-def _rnn(params, relu, x, h):
-    return cells.rnn_step(params, x, h, relu=relu)
-
-
-def _lstm(params, out_size, x, state):
-    h, c = state[:out_size], state[out_size:]
-    h_next, c_next = cells.lstm_step(params, x, h, c)
-    return torch.cat([h_next, c_next])
-
-
-def _forget_path(f: np.ndarray, d: int) -> np.ndarray:
-    """prod_{k>t} f_k per unit, in processing order; computed as a reversed cumulative log-sum."""
-    with np.errstate(divide="ignore"):
-        logs = np.log(f.astype(np.float64))
-    after = np.concatenate([np.cumsum(logs[::-1], axis=0)[::-1][1:], np.zeros((1, f.shape[1]))])
-    return _order(np.exp(after), d)
-
-
-def _pascanu(w_hh: torch.Tensor, steps: int, d: int) -> np.ndarray:
-    sigma_max = float(torch.linalg.matrix_norm(w_hh, ord=2))
-    gamma = 1.0  # max |phi'| for tanh and for relu
+def _pascanu(tr: Trace, layer: int, d: int, gamma: float) -> np.ndarray:
+    sigma_max = float(np.linalg.norm(tr.model.params(layer, d)["weight_hh"], ord=2))
     with np.errstate(over="ignore", under="ignore"):
-        bound = (gamma * sigma_max) ** np.arange(steps - 1, -1, -1, dtype=np.float64)
-    return _order(bound, d)
-
-
-def _initial(value, run: Trace, size: int) -> np.ndarray:
-    count = run.spec.num_layers * run.spec.directions
-    if value is None:
-        return np.zeros((count, size))
-    return np.asarray(value, dtype=np.float64).reshape(count, size)
+        bound = (gamma * sigma_max) ** np.arange(tr.steps - 1, -1, -1, dtype=np.float64)
+    return order(bound, d)

@@ -33,3 +33,21 @@ MAX_WEIGHTS_BYTES = 50_000_000
 
 MAX_TENSORS = 256
 """Most tensors in an uploaded weights file."""
+
+RECURRENT_SCALE_RANGE = (0.0, 10.0)
+"""``recurrent_scale`` multiplies every W_hh: below 1 the RNN vanishes, well above it may explode."""
+
+FORGET_BIAS_RANGE = (-10.0, 10.0)
+"""``forget_bias`` added to the forget-gate bias (LSTM, minLSTM)."""
+
+MAX_SEED = 2**32 - 1
+"""Seeds are integers in 0..MAX_SEED."""
+
+TRACE_BUDGET_BYTES = 2 * 2**30
+"""Most bytes one :func:`lstmviz.trace` may keep (gates, states, gradients and backward caches)."""
+
+JACOBIAN_BUDGET = 1e10
+"""Most operations (steps x state size^3, per layer and direction) one Jacobian computation may take."""
+
+JACOBIAN_CHUNK_BYTES = 64 * 2**20
+"""Most bytes of step Jacobians held at once (they are computed in chunks of steps)."""

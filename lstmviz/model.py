@@ -1,36 +1,93 @@
-"""Recurrent models in PyTorch's parameter layout, and their seeded initialisation.
+"""Recurrent models in PyTorch's parameter layout, the settings that build them, and seeded initialisation.
 
-A :class:`Model` is a frozen :class:`ModelSpec` plus a dict of NumPy weights keyed exactly like the
-``state_dict`` of ``torch.nn.RNN`` / ``nn.LSTM`` / ``nn.GRU`` (``weight_ih_l0``, ``bias_hh_l1_reverse``,
-``weight_hr_l0`` ...). Row blocks follow PyTorch: LSTM ``i, f, g, o``; GRU ``r, z, n``.
-Reference: https://pytorch.org/docs/stable/generated/torch.nn.LSTM.html
+- :class:`ModelSpec`: the architecture of one stack, with ``nn.RNN``/``nn.LSTM``/``nn.GRU`` constructor
+  semantics (what a ``state_dict`` determines, plus the cell's conventions).
+- :class:`ModelSettings`: everything that builds fresh models except which cell and its input size,
+  validated once. A view or a training run shares one across all its cells, like nanoGPT's frozen
+  ``GPTConfig``; :meth:`ModelSettings.build` applies to each cell only the options it has.
+- :class:`Model`: a spec plus NumPy weights keyed exactly like the torch ``state_dict``
+  (``weight_ih_l0``, ``bias_hh_l1_reverse``, ``weight_hr_l0`` ...), rows in the cell's order
+  (LSTM ``i, f, g, o``; GRU ``r, z, n``). Reference: https://pytorch.org/docs/stable/nn.html#recurrent-layers
 
-Initialisation schemes (all seeded, none touching the global RNG):
+Initialisation schemes (all drawn from ``numpy.random.default_rng(seed)`` in ``parameter_shapes``
+order, so the same settings always give the same weights, and the global RNG is never touched):
 
-- ``"pytorch"``: every parameter ~ U(-1/sqrt(H), 1/sqrt(H)), as ``reset_parameters`` does.
+- ``"pytorch"``: every parameter ~ U(-1/sqrt(H), 1/sqrt(H)), the distribution of torch's ``reset_parameters``.
 - ``"xavier"``: Glorot-uniform per gate block for ``W_ih`` and ``W_hh``, zero biases.
 - ``"orthogonal"``: orthogonal ``W_hh`` per gate block (Saxe et al. 2014), Glorot ``W_ih``, zero biases.
 - ``"identity"``: ``W_hh`` = I per gate block (Le et al. 2015, "IRNN"), small Gaussian ``W_ih``, zero biases.
 
-``recurrent_scale`` then multiplies every ``W_hh`` (to move a cell between vanishing and exploding),
-and ``forget_bias`` is added to the LSTM's forget-gate slice of ``b_ih``.
+``recurrent_scale`` then multiplies every ``W_hh`` (cells without one are unaffected), and
+``forget_bias`` is added to the forget-gate slice of ``b_ih`` (LSTM, minLSTM).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+import numbers
+from dataclasses import dataclass, field, fields, replace
 
 import numpy as np
-import torch
 
-CELLS = ("rnn", "lstm", "gru")
+from .cells import CELL_NAMES, REGISTRY, cell_class, cell_for
+from .limits import (
+    FORGET_BIAS_RANGE,
+    MAX_FEATURES,
+    MAX_HIDDEN,
+    MAX_LAYERS,
+    MAX_SEED,
+    RECURRENT_SCALE_RANGE,
+)
+
 INITS = ("pytorch", "xavier", "orthogonal", "identity")
-GATES = {"rnn": (), "lstm": ("i", "f", "g", "o"), "gru": ("r", "z", "n")}
-NONLINEARITIES = ("tanh", "relu")
-GRU_VARIANTS = ("pytorch", "tutorial")
-MAX_SIZE = 1024  # input_size and hidden_size: keeps a mistyped size from allocating gigabytes
-MAX_LAYERS = 8
+NONLINEARITIES = tuple(dict.fromkeys(n for c in REGISTRY.values() for n in c.nonlinearities))
+GRU_VARIANTS = tuple(dict.fromkeys(v for c in REGISTRY.values() for v in c.variants))
+MAX_SIZE = MAX_HIDDEN
+
+
+# ---------------------------------------------------------------------------------------------
+# Validation: one checker per kind of value, each naming the argument
+
+
+def check_int(name: str, value, low: int, high: int) -> int:
+    """An integer (Python or NumPy, not bool) in ``low..high``, as a Python int."""
+    if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Integral):
+        raise ValueError(f"{name} must be an integer, got {value!r}")
+    if not low <= int(value) <= high:
+        raise ValueError(f"{name} must be an integer in {low}..{high}, got {value!r}")
+    return int(value)
+
+
+def check_flag(name: str, value) -> bool:
+    """True or False (Python or NumPy), as a Python bool."""
+    if not isinstance(value, bool | np.bool_):
+        raise ValueError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
+
+
+def check_real(name: str, value, low: float, high: float) -> float:
+    """A finite real number (not bool) in ``[low, high]``, as a Python float."""
+    if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real):
+        raise ValueError(f"{name} must be a number, got {value!r}")
+    if not (math.isfinite(float(value)) and low <= float(value) <= high):
+        raise ValueError(f"{name} must be a finite number in {low:g}..{high:g}, got {value!r}")
+    return float(value)
+
+
+def check_choice(name: str, value, options: tuple[str, ...]) -> str:
+    if not isinstance(value, str) or value not in options:
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, options))}; got {value!r}")
+    return value
+
+
+def _normalise(instance, checks: dict) -> None:
+    """Validate a frozen dataclass's fields and store them as plain Python values."""
+    for name, check in checks.items():
+        object.__setattr__(instance, name, check(name, getattr(instance, name)))
+
+
+# ---------------------------------------------------------------------------------------------
+# Architecture
 
 
 @dataclass(frozen=True)
@@ -48,24 +105,29 @@ class ModelSpec:
     gru_variant: str = "pytorch"
 
     def __post_init__(self) -> None:
-        _check(self.cell in CELLS, f"cell must be one of {CELLS}, got {self.cell!r}")
-        for name in ("input_size", "hidden_size"):
-            value = getattr(self, name)
-            _check(
-                isinstance(value, int) and 1 <= value <= MAX_SIZE,
-                f"{name} must be an integer in 1..{MAX_SIZE}, got {value!r}",
-            )
-        _check(
-            isinstance(self.num_layers, int) and 1 <= self.num_layers <= MAX_LAYERS,
-            f"num_layers must be an integer in 1..{MAX_LAYERS}, got {self.num_layers!r}",
+        kind = cell_class(self.cell)
+        _normalise(
+            self,
+            {
+                "input_size": lambda n, v: check_int(n, v, 1, MAX_FEATURES),
+                "hidden_size": lambda n, v: check_int(n, v, 1, MAX_HIDDEN),
+                "num_layers": lambda n, v: check_int(n, v, 1, MAX_LAYERS),
+                "bidirectional": check_flag,
+                "bias": check_flag,
+                "proj_size": lambda n, v: check_int(n, v, 0, MAX_HIDDEN),
+                "nonlinearity": lambda n, v: check_choice(n, v, NONLINEARITIES),
+                "gru_variant": lambda n, v: check_choice(n, v, GRU_VARIANTS),
+            },
         )
-        _check(self.nonlinearity in NONLINEARITIES, f"nonlinearity must be one of {NONLINEARITIES}")
-        _check(self.gru_variant in GRU_VARIANTS, f"gru_variant must be one of {GRU_VARIANTS}")
-        _check(
-            isinstance(self.proj_size, int) and 0 <= self.proj_size < self.hidden_size,
-            f"proj_size must be 0 or below hidden_size ({self.hidden_size}), got {self.proj_size!r}",
-        )
-        _check(self.proj_size == 0 or self.cell == "lstm", "proj_size > 0 is only for the LSTM")
+        label = kind.label
+        if self.nonlinearity not in kind.nonlinearities:
+            raise ValueError(f"nonlinearity={self.nonlinearity!r} does not apply to the {label}")
+        if self.gru_variant not in kind.variants:
+            raise ValueError(f"gru_variant={self.gru_variant!r} does not apply to the {label}")
+        if self.proj_size and not kind.projection:
+            raise ValueError(f"proj_size > 0 is only for the LSTM, not the {label}")
+        if self.proj_size >= self.hidden_size:
+            raise ValueError(f"proj_size must be below hidden_size ({self.hidden_size}), got {self.proj_size}")
 
     @property
     def directions(self) -> int:
@@ -76,27 +138,18 @@ class ModelSpec:
         """H_out: the size of h_t (``proj_size`` when above 0, else ``hidden_size``)."""
         return self.proj_size or self.hidden_size
 
-    @property
-    def gate_count(self) -> int:
-        return {"rnn": 1, "lstm": 4, "gru": 3}[self.cell]
-
     def layer_input_size(self, layer: int) -> int:
         return self.input_size if layer == 0 else self.output_size * self.directions
 
     def parameter_shapes(self) -> dict[str, tuple[int, ...]]:
         """``state_dict`` names and shapes, in ``nn.RNNBase._flat_weights_names`` order."""
-        rows = self.gate_count * self.hidden_size
+        cell = cell_for(self)
         shapes: dict[str, tuple[int, ...]] = {}
         for layer in range(self.num_layers):
             for direction in range(self.directions):
-                sfx = _suffix(layer, direction)
-                shapes[f"weight_ih{sfx}"] = (rows, self.layer_input_size(layer))
-                shapes[f"weight_hh{sfx}"] = (rows, self.output_size)
-                if self.bias:
-                    shapes[f"bias_ih{sfx}"] = (rows,)
-                    shapes[f"bias_hh{sfx}"] = (rows,)
-                if self.proj_size:
-                    shapes[f"weight_hr{sfx}"] = (self.proj_size, self.hidden_size)
+                sfx = suffix(layer, direction)
+                for name, shape in cell.parameter_shapes(self.layer_input_size(layer)).items():
+                    shapes[name + sfx] = shape
         return shapes
 
 
@@ -111,120 +164,187 @@ class Model:
         expected = self.spec.parameter_shapes()
         missing = sorted(set(expected) - set(self.weights))
         extra = sorted(set(self.weights) - set(expected))
-        _check(
-            not missing and not extra, f"weights do not fit the spec: missing {missing}, unexpected {extra}"
-        )
+        if missing or extra:
+            raise ValueError(f"weights do not fit the spec: missing {missing}, unexpected {extra}")
         for name, shape in expected.items():
             got = tuple(np.shape(self.weights[name]))
-            _check(got == shape, f"{name} has shape {got}, the spec needs {shape}")
-            _check(bool(np.all(np.isfinite(self.weights[name]))), f"{name} holds NaN or inf")
+            if got != shape:
+                raise ValueError(f"{name} has shape {got}, the spec needs {shape}")
+            if not np.all(np.isfinite(self.weights[name])):
+                raise ValueError(f"{name} holds NaN or inf")
 
     def params(self, layer: int, direction: int) -> dict[str, np.ndarray]:
         """One cell's weights, names without the layer suffix (``weight_ih``, ``bias_hh``, ...)."""
-        sfx = _suffix(layer, direction)
-        names = ("weight_ih", "weight_hh", "bias_ih", "bias_hh", "weight_hr")
-        return {name: self.weights[name + sfx] for name in names if name + sfx in self.weights}
+        sfx = suffix(layer, direction)
+        return {name[: -len(sfx)]: value for name, value in self.weights.items() if name.endswith(sfx)}
 
     @property
     def parameter_count(self) -> int:
         return int(sum(w.size for w in self.weights.values()))
 
 
-def build(
-    cell: str,
-    input_size: int,
-    hidden_size: int,
-    *,
-    num_layers: int = 1,
-    bidirectional: bool = False,
-    bias: bool = True,
-    proj_size: int = 0,
-    nonlinearity: str = "tanh",
-    gru_variant: str = "pytorch",
-    init: str = "pytorch",
-    recurrent_scale: float = 1.0,
-    forget_bias: float = 0.0,
-    seed: int = 0,
-) -> Model:
-    """A freshly initialised model; the same arguments always give the same weights."""
-    spec = ModelSpec(
-        cell=cell,
-        input_size=input_size,
-        hidden_size=hidden_size,
-        num_layers=num_layers,
-        bidirectional=bidirectional,
-        bias=bias,
-        proj_size=proj_size,
-        nonlinearity=nonlinearity,
-        gru_variant=gru_variant,
-    )
-    _check(init in INITS, f"init must be one of {INITS}, got {init!r}")
-    _check(
-        math.isfinite(recurrent_scale) and math.isfinite(forget_bias),
-        "recurrent_scale and forget_bias must be finite numbers",
-    )
-    _check(forget_bias == 0.0 or cell == "lstm", "forget_bias only applies to the LSTM")
-    _check(forget_bias == 0.0 or bias, "forget_bias needs bias=True")
-    generator = torch.Generator().manual_seed(int(seed))
-    weights = {
-        name: _init_parameter(name, shape, spec, init, generator).numpy()
-        for name, shape in spec.parameter_shapes().items()
-    }
-    for name in weights:
-        if name.startswith("weight_hh"):
-            weights[name] = weights[name] * recurrent_scale
-        if cell == "lstm" and name.startswith("bias_ih"):
-            h = hidden_size
-            weights[name][h : 2 * h] += forget_bias
-    return Model(spec, weights)
+# ---------------------------------------------------------------------------------------------
+# Settings
 
 
-def _init_parameter(
-    name: str, shape: tuple[int, ...], spec: ModelSpec, init: str, generator: torch.Generator
-) -> torch.Tensor:
-    tensor = torch.empty(shape, dtype=torch.float64)
+@dataclass(frozen=True)
+class ModelSettings:
+    """Everything that builds fresh models except which cell and its input size; validated once.
+
+    Options a cell does not have are left at their defaults for that cell by :meth:`spec` and
+    :meth:`build` (``proj_size`` for cells without a projection, ``nonlinearity`` for gated cells,
+    ``gru_variant`` for cells other than the GRU, ``forget_bias`` for cells without a forget gate),
+    so one settings object serves every cell of a view. :func:`build` refuses them instead.
+    """
+
+    hidden_size: int = 16
+    num_layers: int = 1
+    bidirectional: bool = False
+    bias: bool = True
+    proj_size: int = 0
+    nonlinearity: str = "tanh"
+    gru_variant: str = "pytorch"
+    init: str = "pytorch"
+    recurrent_scale: float = 1.0
+    forget_bias: float = 0.0
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        _normalise(
+            self,
+            {
+                "hidden_size": lambda n, v: check_int(n, v, 1, MAX_HIDDEN),
+                "num_layers": lambda n, v: check_int(n, v, 1, MAX_LAYERS),
+                "bidirectional": check_flag,
+                "bias": check_flag,
+                "proj_size": lambda n, v: check_int(n, v, 0, MAX_HIDDEN),
+                "nonlinearity": lambda n, v: check_choice(n, v, NONLINEARITIES),
+                "gru_variant": lambda n, v: check_choice(n, v, GRU_VARIANTS),
+                "init": lambda n, v: check_choice(n, v, INITS),
+                "recurrent_scale": lambda n, v: check_real(n, v, *RECURRENT_SCALE_RANGE),
+                "forget_bias": lambda n, v: check_real(n, v, *FORGET_BIAS_RANGE),
+                "seed": lambda n, v: check_int(n, v, 0, MAX_SEED),
+            },
+        )
+        if self.proj_size >= self.hidden_size:
+            raise ValueError(f"proj_size must be below hidden_size ({self.hidden_size}), got {self.proj_size}")
+        if self.forget_bias and not self.bias:
+            raise ValueError("forget_bias needs bias=True")
+
+    def applies(self, cell: str) -> dict[str, bool]:
+        """Which cell-specific options ``cell`` has (for greying out controls that do not apply)."""
+        kind = cell_class(cell)
+        return {
+            "proj_size": kind.projection,
+            "nonlinearity": len(kind.nonlinearities) > 1,
+            "gru_variant": len(kind.variants) > 1,
+            "forget_bias": kind.forget_row is not None,
+            "recurrent_scale": kind.recurrent,
+        }
+
+    def for_cell(self, cell: str) -> ModelSettings:
+        """These settings with the options ``cell`` does not have at their defaults."""
+        applies, default = self.applies(cell), ModelSettings()
+        return replace(self, **{name: getattr(default, name) for name, has in applies.items() if not has})
+
+    def spec(self, cell: str, input_size: int) -> ModelSpec:
+        own = self.for_cell(cell)
+        return ModelSpec(
+            cell=cell,
+            input_size=input_size,
+            hidden_size=own.hidden_size,
+            num_layers=own.num_layers,
+            bidirectional=own.bidirectional,
+            bias=own.bias,
+            proj_size=own.proj_size,
+            nonlinearity=own.nonlinearity,
+            gru_variant=own.gru_variant,
+        )
+
+    def build(self, cell: str, input_size: int) -> Model:
+        """A freshly initialised ``cell`` model; the same settings always give the same weights."""
+        spec = self.spec(cell, input_size)
+        own = self.for_cell(cell)
+        rng = np.random.default_rng(own.seed)
+        kind = cell_for(spec)
+        weights = {
+            name: _init_parameter(name, shape, len(kind.rows), spec.hidden_size, own.init, rng)
+            for name, shape in spec.parameter_shapes().items()
+        }
+        for name, value in weights.items():
+            if name.startswith("weight_hh"):
+                value *= own.recurrent_scale
+            if name.startswith("bias_ih") and kind.forget_row is not None:
+                row = kind.rows.index(kind.forget_row)
+                value[row * spec.hidden_size : (row + 1) * spec.hidden_size] += own.forget_bias
+        return Model(spec, weights)
+
+
+SETTINGS_FIELDS = tuple(f.name for f in fields(ModelSettings))
+
+
+def build(cell: str, input_size: int, hidden_size: int, **options) -> Model:
+    """A freshly initialised model, e.g. ``build("lstm", 1, 16, forget_bias=1.0, seed=0)``.
+
+    ``options`` are the fields of :class:`ModelSettings`. Unlike :meth:`ModelSettings.build`, an
+    option the cell does not have (``nonlinearity="relu"`` for an LSTM ...) is refused.
+    """
+    unknown = sorted(set(options) - set(SETTINGS_FIELDS))
+    if unknown:
+        raise ValueError(f"unknown option(s) {', '.join(unknown)}; build takes {', '.join(SETTINGS_FIELDS)}")
+    settings = ModelSettings(hidden_size=hidden_size, **options)
+    default = ModelSettings()
+    label = cell_class(cell).label
+    for name, has in settings.applies(cell).items():
+        if not has and getattr(settings, name) != getattr(default, name):
+            raise ValueError(f"{name} does not apply to the {label}")
+    return settings.build(cell, input_size)
+
+
+# ---------------------------------------------------------------------------------------------
+# Initialisation
+
+
+def _init_parameter(name: str, shape: tuple[int, ...], blocks: int, hidden: int, init: str,
+                    rng: np.random.Generator) -> np.ndarray:
     if init == "pytorch":
-        bound = 1.0 / math.sqrt(spec.hidden_size)
-        return tensor.uniform_(-bound, bound, generator=generator)
+        bound = 1.0 / math.sqrt(hidden)
+        return rng.uniform(-bound, bound, shape)
     if name.startswith("bias"):
-        return tensor.zero_()
+        return np.zeros(shape)
     if name.startswith("weight_hr"):
-        return _glorot(tensor, generator)
-    blocks = tensor.view(spec.gate_count, spec.hidden_size, shape[1]).unbind(0)
-    for block in blocks:
+        return _glorot(shape, rng)
+    rows, cols = shape[0] // blocks, shape[1]
+    parts = []
+    for _ in range(blocks):
         if name.startswith("weight_ih"):
-            if init == "identity":
-                block.normal_(0.0, 0.001**0.5, generator=generator)
-            else:
-                _glorot(block, generator)
+            block = rng.normal(0.0, 0.001**0.5, (rows, cols)) if init == "identity" else _glorot((rows, cols), rng)
         elif init == "xavier":
-            _glorot(block, generator)
+            block = _glorot((rows, cols), rng)
         elif init == "orthogonal":
-            _orthogonal(block, generator)
+            block = _orthogonal((rows, cols), rng)
         else:
-            torch.nn.init.eye_(block)
-    return tensor
+            block = np.eye(rows, cols)
+        parts.append(block)
+    return np.concatenate(parts, axis=0)
 
 
-def _glorot(tensor: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    fan_out, fan_in = tensor.shape
+def _glorot(shape: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
+    fan_out, fan_in = shape
     bound = math.sqrt(6.0 / (fan_in + fan_out))
-    return tensor.uniform_(-bound, bound, generator=generator)
+    return rng.uniform(-bound, bound, shape)
 
 
-def _orthogonal(tensor: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    rows, cols = tensor.shape
-    flat = torch.empty(max(rows, cols), min(rows, cols), dtype=torch.float64).normal_(generator=generator)
-    q, r = torch.linalg.qr(flat)
-    q = q * torch.sign(torch.diagonal(r))  # makes the decomposition unique (Mezzadri 2007)
-    tensor.copy_(q if rows >= cols else q.T)
-    return tensor
+def _orthogonal(shape: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
+    rows, cols = shape
+    q, r = np.linalg.qr(rng.standard_normal((max(rows, cols), min(rows, cols))))
+    q = q * np.sign(np.diagonal(r))  # makes the decomposition unique (Mezzadri 2007)
+    return q if rows >= cols else q.T
 
 
-def _suffix(layer: int, direction: int) -> str:
+def suffix(layer: int, direction: int) -> str:
+    """The ``state_dict`` suffix of a layer and direction: ``_l0``, ``_l1_reverse`` ..."""
     return f"_l{layer}" + ("_reverse" if direction else "")
 
 
-def _check(condition: bool, message: str) -> None:
-    if not condition:
-        raise ValueError(message)
+__all__ = ["CELL_NAMES", "INITS", "Model", "ModelSettings", "ModelSpec", "build", "suffix"]

@@ -4,34 +4,49 @@ Shapes (T steps, D input features, H hidden units, H_out = proj_size or H, dirs 
 Every time axis is in *sequence* order, also for the reverse direction of a bidirectional stack.
 
 ``Trace``
+    model    the traced :class:`~lstmviz.model.Model` (``spec`` is ``model.spec``)
     x        (T, D)            the input sequence
     output   (T, dirs*H_out)   equal to ``module(x)[0]`` of the torch module
     loss     float             "last": output[T-1].sum(); "all": output.sum()
     grad_x   (T, D)            dL/dx_t
     layers   layers[l][d]      a :class:`LayerTrace` for layer l, direction d (0 forward, 1 reverse)
+    interventions              the :class:`~lstmviz.interventions.Clamp` s applied (empty if none)
 
 ``LayerTrace``
     h        (T, H_out)        hidden state h_t
-    c        (T, H) | None     LSTM cell state c_t (None for RNN and GRU)
-    gates    {letter: (T, H)}  activations: LSTM i f g o, GRU r z n; empty for the RNN
-    preactivations {letter: (T, H)}  the arguments of sigma/tanh; the RNN's is keyed "h"
+    c        (T, H) | None     cell state c_t (cells with a cell state: the LSTM)
+    gates    {letter: (T, H)}  activations: LSTM i f g o; GRU r z n; minGRU z n; minLSTM f i f' i' n;
+                               empty for the RNN (its activation is h)
+    preactivations {row: (T, H)}  the arguments of sigma/tanh per row block; the RNN's is keyed "h"
     grad_h   (T, H_out)        total dL/dh_t, through every later step and every layer above
-    grad_c   (T, H) | None     total dL/dc_t for the LSTM
+    grad_c   (T, H) | None     total dL/dc_t
+    grad_preactivations {row: (T, H)}  dL/da_t per row block (the delta_a of the BPTT equations)
+    grad_h_direct (T, H_out)   the part of dL/dh_t from outside the recurrence: the loss at t
+                               (top layer) or the layer above; grad_h = grad_h_direct + (from t+1)
+    h0, c0   (H_out,), (H,) | None  the initial states this direction started from
 
-``JacobianNorms`` (one per layer and direction; s_t = h_t, or (h_t, c_t) for the LSTM)
+``JacobianNorms`` (one per layer and direction; s_t = h_t, or (h_t, c_t) for a cell state)
     to_last        (T,)         ||ds_T/ds_t||_2 (T = the direction's last step; 1 at T itself)
     step           (T,)         ||ds_t/ds_{t-1}||_2
-    forget_path    (T, H) | None  LSTM: prod_{k>t} f_k per unit, the additive cell-state path
-    pascanu_bound  (T,) | None  RNN: (gamma * sigma_max(W_hh))^(T-t), gamma = 1 for tanh and relu
+    carry_path     (T, H) | None  prod over the later steps of the cell's direct per-unit factor:
+                                LSTM f on c, PyTorch's GRU z, the tutorial GRU 1 - z, minGRU 1 - z,
+                                minLSTM f' (None for the RNN, which has no such path)
+    pascanu_bound  (T,) | None  RNN: (gamma * sigma_max(W_hh))^(steps to T), gamma = 1 for tanh and relu
+    computed       (T,) bool    where to_last and step were computed (a window may skip early steps)
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .model import ModelSpec
+from .cells import Cell, cell_for
+
+if TYPE_CHECKING:
+    from .interventions import Clamp
+    from .model import Model, ModelSpec
 
 
 @dataclass(frozen=True)
@@ -42,17 +57,32 @@ class LayerTrace:
     preactivations: dict[str, np.ndarray]
     grad_h: np.ndarray
     grad_c: np.ndarray | None
+    grad_preactivations: dict[str, np.ndarray]
+    grad_h_direct: np.ndarray
+    h0: np.ndarray
+    c0: np.ndarray | None
 
 
 @dataclass(frozen=True)
 class Trace:
-    spec: ModelSpec
+    model: Model = field(repr=False)
     loss_kind: str
     x: np.ndarray
     output: np.ndarray
     loss: float
     grad_x: np.ndarray
     layers: tuple[tuple[LayerTrace, ...], ...]
+    interventions: tuple[Clamp, ...] = ()
+    runs: tuple = field(default=(), repr=False, compare=False)
+    """Per layer and direction, the forward passes with their backward caches (processing order)."""
+
+    @property
+    def spec(self) -> ModelSpec:
+        return self.model.spec
+
+    @property
+    def cell(self) -> Cell:
+        return cell_for(self.model.spec)
 
     @property
     def steps(self) -> int:
@@ -65,9 +95,9 @@ class Trace:
 
     @property
     def c_n(self) -> np.ndarray:
-        """Final LSTM cell states ``(num_layers*dirs, H)``; a ValueError for other cells."""
-        if self.spec.cell != "lstm":
-            raise ValueError(f"a {self.spec.cell.upper()} has no cell state")
+        """Final cell states ``(num_layers*dirs, H)``; a ValueError for cells without one."""
+        if not self.cell.cell_state:
+            raise ValueError(f"a {self.cell.label} has no cell state")
         return np.stack([_final(layer.c, d) for lay in self.layers for d, layer in enumerate(lay)])
 
 
@@ -75,8 +105,9 @@ class Trace:
 class JacobianNorms:
     to_last: np.ndarray
     step: np.ndarray
-    forget_path: np.ndarray | None
+    carry_path: np.ndarray | None
     pascanu_bound: np.ndarray | None
+    computed: np.ndarray
 
 
 def _final(states: np.ndarray, direction: int) -> np.ndarray:

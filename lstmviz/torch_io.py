@@ -1,30 +1,38 @@
 """Conversion between :class:`~lstmviz.model.Model` and ``torch.nn`` recurrent modules.
 
-``from_torch`` accepts ``nn.RNN``, ``nn.LSTM``, ``nn.GRU`` with any constructor option (``dropout`` acts
-only in training and ``batch_first`` only on batch layout, so neither changes a single sequence's trace)
-and the single-step ``nn.RNNCell``, ``nn.LSTMCell``, ``nn.GRUCell`` (read as a one-layer stack: their
-parameters are ``weight_ih``/``weight_hh``/``bias_ih``/``bias_hh`` without the ``_l0`` suffix).
+``from_torch`` accepts ``nn.RNN``, ``nn.LSTM``, ``nn.GRU`` (and subclasses) with any constructor option
+(``dropout`` acts only in training and ``batch_first`` only on batch layout, so neither changes a
+single sequence's trace) and the single-step ``nn.RNNCell``, ``nn.LSTMCell``, ``nn.GRUCell`` (read as
+a one-layer stack: their parameters are ``weight_ih``/``weight_hh``/``bias_ih``/``bias_hh`` without
+the ``_l0`` suffix). ``to_torch`` builds the module of a cell's ``torch_twin``; cells without one
+(the tutorial GRU, minGRU, minLSTM) are refused with the reason.
 Reference: https://pytorch.org/docs/stable/nn.html#recurrent-layers
 """
 
 from __future__ import annotations
 
-import torch
-from torch import nn
-
+from .cells import REGISTRY, cell_for
 from .model import Model, ModelSpec
 
-_STACKS = {nn.RNN: "rnn", nn.LSTM: "lstm", nn.GRU: "gru"}
-_CELLS = {nn.RNNCell: "rnn", nn.LSTMCell: "lstm", nn.GRUCell: "gru"}
-_CLASSES = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
+
+def _twins():
+    from torch import nn
+
+    stacks = {getattr(nn, c.torch_class): name for name, c in REGISTRY.items() if c.torch_class}
+    singles = {getattr(nn, c.torch_class + "Cell"): name for name, c in REGISTRY.items() if c.torch_class}
+    return stacks, singles
 
 
-def from_torch(module: nn.Module) -> Model:
+def from_torch(module) -> Model:
     """The :class:`Model` holding ``module``'s weights (copied, as float64)."""
-    kind = type(module)
-    if kind in _STACKS:
+    import torch
+
+    stacks, singles = _twins()
+    stack = next((name for kind, name in stacks.items() if isinstance(module, kind)), None)
+    single = next((name for kind, name in singles.items() if isinstance(module, kind)), None)
+    if stack is not None:
         spec = ModelSpec(
-            cell=_STACKS[kind],
+            cell=stack,
             input_size=module.input_size,
             hidden_size=module.hidden_size,
             num_layers=module.num_layers,
@@ -34,9 +42,9 @@ def from_torch(module: nn.Module) -> Model:
             nonlinearity=getattr(module, "nonlinearity", "tanh"),
         )
         state = module.state_dict()
-    elif kind in _CELLS:
+    elif single is not None:
         spec = ModelSpec(
-            cell=_CELLS[kind],
+            cell=single,
             input_size=module.input_size,
             hidden_size=module.hidden_size,
             bias=module.bias,
@@ -44,20 +52,28 @@ def from_torch(module: nn.Module) -> Model:
         )
         state = {f"{name}_l0": value for name, value in module.state_dict().items()}
     else:
-        raise TypeError(
-            f"from_torch takes nn.RNN, nn.LSTM, nn.GRU or their Cell versions, got {kind.__name__}"
-        )
-    weights = {name: value.detach().cpu().to(torch.float64).numpy().copy() for name, value in state.items()}
+        names = ", ".join(f"nn.{k.__name__}" for k in (*stacks, *singles))
+        raise TypeError(f"from_torch takes {names} (or a subclass), got {type(module).__name__}")
+    expected = spec.parameter_shapes()
+    weights = {
+        name: value.detach().cpu().to(torch.float64).numpy().copy()
+        for name, value in state.items()
+        if name in expected
+    }
     return Model(spec, weights)
 
 
-def to_torch(model: Model, dtype: torch.dtype = torch.float32) -> nn.Module:
+def to_torch(model: Model, dtype=None):
     """An ``nn.RNN`` / ``nn.LSTM`` / ``nn.GRU`` (``batch_first=False``) with ``model``'s weights."""
+    import torch
+    from torch import nn
+
     spec = model.spec
-    if spec.cell == "gru" and spec.gru_variant != "pytorch":
+    cell = cell_for(spec)
+    if cell.torch_twin is None:
         raise ValueError(
-            "the tutorial GRU (reset applied before W_hn) has no torch.nn equivalent; "
-            "use gru_variant='pytorch' to export"
+            f"the {cell.title} has no torch.nn equivalent, so it cannot be exported to one"
+            + (": use gru_variant='pytorch'" if cell.torch_class else "")
         )
     options = {
         "input_size": spec.input_size,
@@ -66,11 +82,12 @@ def to_torch(model: Model, dtype: torch.dtype = torch.float32) -> nn.Module:
         "bias": spec.bias,
         "bidirectional": spec.bidirectional,
     }
-    if spec.cell == "lstm":
+    if cell.projection:
         options["proj_size"] = spec.proj_size
-    if spec.cell == "rnn":
+    if len(cell.nonlinearities) > 1:
         options["nonlinearity"] = spec.nonlinearity
-    module = _CLASSES[spec.cell](**options).to(dtype)
+    dtype = dtype or torch.float32
+    module = getattr(nn, cell.torch_twin)(**options).to(dtype)
     state = {name: torch.from_numpy(value).to(dtype) for name, value in model.weights.items()}
     module.load_state_dict(state, strict=True)
     return module.eval()
