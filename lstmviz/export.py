@@ -2,8 +2,9 @@
 
 CSV (:func:`trace_csv`), one value per row, columns ``cell, layer, direction, t, quantity, unit, value``:
 
-- per layer and direction: ``h``, ``c`` (LSTM), each gate by its letter (``i f g o`` / ``r z n``), the
-  pre-activations ``a_<letter>`` (the RNN's: ``a``), ``grad_h`` = dL/dh_t, ``grad_c`` = dL/dc_t (LSTM);
+- per layer and direction: ``h``, ``c`` (LSTM), each gate by its letter (``i f g o`` / ``r z n`` ...),
+  the pre-activations ``a_<row>`` (the RNN's: ``a``), ``grad_h`` = dL/dh_t, ``grad_c`` = dL/dc_t
+  (LSTM), and ``grad_a_<row>`` = dL/da_t, the gradient of each row's pre-activation;
 - per cell, with ``layer`` and ``direction`` empty: the input ``x`` and ``grad_x`` = dL/dx_t (``unit`` is
   then the input feature).
 
@@ -22,6 +23,7 @@ from collections.abc import Iterator, Mapping, Sequence
 
 import numpy as np
 
+from .model import ModelSettings
 from .results import LayerTrace, Trace
 
 CSV_COLUMNS = ("cell", "layer", "direction", "t", "quantity", "unit", "value")
@@ -39,6 +41,8 @@ def _layer_arrays(lt: LayerTrace) -> Iterator[tuple[str, np.ndarray]]:
     yield "grad_h", lt.grad_h
     if lt.grad_c is not None:
         yield "grad_c", lt.grad_c
+    for row, values in lt.grad_preactivations.items():
+        yield ("grad_a" if row == "h" and not lt.gates else f"grad_a_{row}"), values
 
 
 def _blocks(traces: Mapping[str, Trace]) -> Iterator[tuple[str, str, str, str, np.ndarray]]:
@@ -108,6 +112,7 @@ def _layer_json(lt: LayerTrace, window: slice, direction: str) -> dict:
         "preactivations": {k: _array(v[window]) for k, v in lt.preactivations.items()},
         "grad_h": _array(lt.grad_h[window]),
         "grad_c": None if lt.grad_c is None else _array(lt.grad_c[window]),
+        "grad_preactivations": {k: _array(v[window]) for k, v in lt.grad_preactivations.items()},
     }
 
 
@@ -137,43 +142,21 @@ def sequence_code(
     return f"x = lstmviz.parse_sequence({text!r})"
 
 
-def python_snippet(
-    cells: Sequence[str],
-    sequence: str,
-    *,
-    loss: str = "last",
-    hidden_size: int,
-    num_layers: int = 1,
-    bidirectional: bool = False,
-    gru_variant: str = "pytorch",
-    init: str = "pytorch",
-    recurrent_scale: float = 1.0,
-    forget_bias: float = 0.0,
-    seed: int = 0,
-) -> str:
+def python_snippet(cells: Sequence[str], sequence: str, settings: ModelSettings, *, loss: str = "last") -> str:
     """Python that rebuilds the same cells and traces with the library API (``sequence``: a line
-    from :func:`sequence_code`). ``forget_bias`` goes to the LSTM only."""
-    bias = f'{forget_bias!r} if cell == "lstm" else 0.0' if forget_bias else "0.0"
-    return f"""import lstmviz
+    from :func:`sequence_code`). It runs from any directory once lstmviz is installed, and writes the
+    gradient chart to an HTML file instead of opening a window."""
+    return f"""# Reproduces an lstmviz view. Needs the lstmviz package: pip install <path to the lstmviz checkout>
+import lstmviz
 from lstmviz import plots
 
 {sequence}
-traces = {{}}
-for cell in {tuple(cells)!r}:
-    model = lstmviz.build(
-        cell,
-        input_size=x.shape[1],
-        hidden_size={hidden_size!r},
-        num_layers={num_layers!r},
-        bidirectional={bidirectional!r},
-        gru_variant={gru_variant!r},
-        init={init!r},
-        recurrent_scale={recurrent_scale!r},
-        forget_bias={bias},
-        seed={seed!r},
-    )
-    traces[cell] = lstmviz.trace(model, x, loss={loss!r})
+settings = lstmviz.{settings!r}
+traces = {{cell: lstmviz.trace(settings.build(cell, x.shape[1]), x, loss={loss!r}) for cell in {tuple(cells)!r}}}
 
 # every gate, state and gradient, e.g. traces["lstm"].layers[0][0].gates["f"]  (T, H)
-plots.gradient_norms(traces).show()
+for cell, tr in traces.items():
+    print(cell, "loss", tr.loss, "||dL/dh_0||", float((tr.layers[0][0].grad_h[0] ** 2).sum() ** 0.5))
+plots.gradient_norms(traces).write_html("lstmviz_gradients.html")
+print("wrote lstmviz_gradients.html")
 """

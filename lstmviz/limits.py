@@ -51,3 +51,25 @@ JACOBIAN_BUDGET = 1e10
 
 JACOBIAN_CHUNK_BYTES = 64 * 2**20
 """Most bytes of step Jacobians held at once (they are computed in chunks of steps)."""
+
+MAX_TRAIN_STEPS = 5_000
+"""Most optimiser steps of one training run."""
+
+MAX_TRAIN_BATCH = 512
+"""Largest training batch."""
+
+MAX_TRAIN_LENGTH = 1_000
+"""Longest training sequence."""
+
+MAX_SNAPSHOTS = 201
+"""Most snapshots one training run keeps."""
+
+TRAIN_STEP_BUDGET_BYTES = 1 * 2**30
+"""Most memory one training step of all cells together may need (autograd keeps every activation)."""
+
+VIEW_BUDGET_BYTES = 400 * 2**20
+"""Most bytes the app's traces of one view may keep, all cells together (float64, with caches)."""
+
+VIEW_JACOBIAN_BUDGET = 3e8
+"""Operations the app spends on one view's Jacobians (about 2 s on one core); a longer view gets them
+for its last steps only, and says so."""

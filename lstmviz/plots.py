@@ -5,13 +5,17 @@ a ``plotly.graph_objects.Figure`` out. They need no Streamlit and work the same 
     fig.show()
 
 Notation follows the shared reference: delta_h_t = dL/dh_t, delta_c_t = dL/dc_t; LSTM gates i, f, g (the
-tutorials' C~), o; GRU gates r, z, n; time axes in sequence order.
+tutorials' C~), o; GRU gates r, z, n; time axes in sequence order. Labels, colours and dash styles
+come from the cell registry. Traces are keyed by a name: a registry name ("lstm") is shown as the
+cell's title, any other key ("LSTM (loaded)") as itself.
 
 Size: every figure stays under about 1 MB of JSON up to T = 10,000 steps and H = 256 units. Heatmaps
 show at most :data:`MAX_UNITS` units and average the time axis over bins so that a figure holds at
 most :data:`FIGURE_VALUES` numbers; line plots show every k-th step beyond :data:`MAX_LINE_POINTS`.
-Each figure says so in its title. Arrays are sent as float32. Values that are not finite (an exploding
-configuration) are left blank and counted in the title; so are exact zeros on a log scale.
+Each figure says so in its subtitle. Values that are not finite (an exploding configuration) are
+left blank and counted. On log scales, magnitudes are taken in float64 and values at or below the
+traced dtype's smallest normal number (an underflow, or an exact zero) are left blank and counted:
+nothing drawn is an artefact of the number format.
 """
 
 from __future__ import annotations
@@ -22,45 +26,28 @@ from collections.abc import Iterable, Mapping, Sequence
 import numpy as np
 import plotly.graph_objects as go
 
+from .cells import REGISTRY
+from .palette import GRADIENT_SCALE, SIGMOID_SCALE, SIGNED_SCALE, gate_colour, gate_pattern
 from .results import JacobianNorms, LayerTrace, Trace
-from .summaries import SIGMOID_GATES, saturation
+from .summaries import saturation
 
 FIGURE_VALUES = 100_000
 """Most numbers a heatmap or multi-line figure carries (about 0.6 MB of JSON as base64 float32)."""
 
 MAX_UNITS = 64
-"""Most units drawn in a heatmap or bar chart: larger layers show units 0-63 and say so."""
+"""Most units drawn in a heatmap: larger layers show units 0-63 and say so."""
+
+MAX_BAR_UNITS = 16
+"""Most units drawn in the gate bars (more would read as a barcode)."""
 
 MAX_LINE_POINTS = 4_000
 """Most points per line: longer sequences show 1 step in k and say so."""
 
-CELL_LABELS = {"rnn": "RNN", "lstm": "LSTM", "gru": "GRU"}
-CELL_COLOURS = {"rnn": "#d62728", "lstm": "#1f77b4", "gru": "#2ca02c"}
-GATE_COLOURS = {
-    "i": "#1f77b4",
-    "f": "#ff7f0e",
-    "g": "#2ca02c",
-    "o": "#9467bd",
-    "r": "#8c564b",
-    "z": "#e377c2",
-    "n": "#17becf",
-    "h": "#7f7f7f",
-}
-DIRECTION_LABELS = ("forward", "reverse")
+MAX_TICK_LABELS = 60
+"""Longest text whose characters label the time axis."""
 
-_NAMES = {
-    "i": "i: input gate σ",
-    "f": "f: forget gate σ",
-    "g": "g = C̃: candidate tanh",
-    "o": "o: output gate σ",
-    "r": "r: reset gate σ",
-    "n": "n: candidate tanh",
-    "c": "c: cell state",
-    "h": "h: hidden state",
-}
-_Z_MEANING = {"pytorch": "share of the OLD state", "tutorial": "share of the NEW content"}
-_SIGMOID_AXIS = {"colorscale": "Viridis", "cmin": 0.0, "cmax": 1.0}
-_TANH_AXIS = {"colorscale": "RdBu", "cmin": -1.0, "cmax": 1.0, "reversescale": True}
+DIRECTION_LABELS = ("forward", "reverse")
+SUBTITLE_PX = 12
 
 
 # ---------------------------------------------------------------------------------------------
@@ -68,33 +55,30 @@ _TANH_AXIS = {"colorscale": "RdBu", "cmin": -1.0, "cmax": 1.0, "reversescale": T
 
 
 def cell_label(trace: Trace) -> str:
-    """ "LSTM", "RNN", or "GRU (PyTorch)" / "GRU (tutorial)"."""
-    label = CELL_LABELS[trace.spec.cell]
-    if trace.spec.cell == "gru":
-        label += " (PyTorch)" if trace.spec.gru_variant == "pytorch" else " (tutorial)"
-    return label
+    """ "LSTM", "RNN (relu)", "GRU (PyTorch)", "GRU (tutorial)", "minGRU" ..."""
+    return trace.cell.title
+
+
+def series_label(key: str, trace: Trace) -> str:
+    return cell_label(trace) if key in REGISTRY else key
 
 
 def quantity_name(trace: Trace, quantity: str) -> str:
     """A quantity's letter with its meaning, e.g. ``"f: forget gate σ"``."""
-    if quantity == "z":
-        return f"z: update gate σ ({_Z_MEANING[trace.spec.gru_variant]})"
-    if quantity == "n" and trace.spec.gru_variant == "tutorial":
-        return "n = h̃: candidate tanh"
-    return _NAMES[quantity]
+    return trace.cell.describe(quantity)
 
 
 def layer_quantities(trace: Trace) -> tuple[str, ...]:
-    """What a layer of this cell holds, in drawing order: its gates, then c (LSTM) and h."""
-    gates = tuple(trace.layers[0][0].gates)
-    return gates + (("c",) if trace.spec.cell == "lstm" else ()) + ("h",)
+    """What a layer of this cell holds, in drawing order: its gates, then c (if any) and h."""
+    cell = trace.cell
+    return cell.gates + (("c",) if cell.cell_state else ()) + ("h",)
 
 
 def layer_array(lt: LayerTrace, quantity: str) -> np.ndarray:
-    """A (T, H) array of a layer by letter: a gate, ``h``, ``c``, ``grad_h`` or ``grad_c``."""
+    """A (T, H) array of a layer by name: a gate, ``h``, ``c``, ``grad_h`` or ``grad_c``."""
     if quantity in lt.gates:
         return lt.gates[quantity]
-    value = getattr(lt, quantity)
+    value = getattr(lt, quantity, None)
     if value is None:
         raise ValueError(f"this cell has no {quantity}")
     return value
@@ -110,33 +94,41 @@ def where_label(trace: Trace, layer: int, direction: int) -> str:
 
 def _title(main: str, notes: Iterable[str] = ()) -> dict:
     notes = [n for n in notes if n]
-    text = main if not notes else f"{main}<br><sup>{'; '.join(notes)}</sup>"
-    return {"text": text, "x": 0.0, "xanchor": "left", "font": {"size": 14}}
+    sub = f"<br><span style='font-size:{SUBTITLE_PX}px'>{'; '.join(notes)}</span>" if notes else ""
+    return {"text": main + sub, "x": 0.0, "xanchor": "left", "font": {"size": 15}}
 
 
-def _plottable(values: np.ndarray, *, log: bool = False) -> tuple[np.ndarray, int, int]:
-    """A copy with non-finite values (and zeros, for a log scale) as NaN; and their counts.
+def smallest_normal(trace: Trace) -> float:
+    """The smallest normal number of the trace's dtype: below it, values are underflow artefacts."""
+    return float(np.finfo(trace.x.dtype).tiny)
+
+
+def _plottable(values: np.ndarray, *, log: bool = False, tiny: float = 0.0) -> tuple[np.ndarray, int, int]:
+    """A copy with non-finite values (and, for a log scale, values <= ``tiny``) as NaN; their counts.
 
     float32 on a linear scale; float64 on a log scale, where a norm may pass float32's range.
     """
     out = np.array(values, dtype=np.float64 if log else np.float32)
     bad = ~np.isfinite(out)
-    zeros = (out == 0) if log else np.zeros_like(bad)
-    out[bad | zeros] = np.nan
-    return out, int(bad.sum()), int(zeros.sum())
+    low = (np.abs(out) <= tiny) & ~bad if log else np.zeros_like(bad)
+    out[bad | low] = np.nan
+    return out, int(bad.sum()), int(low.sum())
 
 
-def _blank_notes(nonfinite: int, zeros: int = 0) -> list[str]:
+def _blank_notes(nonfinite: int, low: int = 0, tiny: float = 0.0) -> list[str]:
     notes = []
     if nonfinite:
         notes.append(f"{nonfinite:,} values are inf/NaN (exploded) and left blank")
-    if zeros:
-        notes.append(f"{zeros:,} exact zeros are not drawn on the log scale")
+    if low:
+        notes.append(
+            f"{low:,} values are 0 or below {tiny:.1e} (the number format's smallest normal number: "
+            "underflow, not signal) and are not drawn"
+        )
     return notes
 
 
-def _unit_window(size: int) -> tuple[int, str]:
-    shown = min(size, MAX_UNITS)
+def _unit_window(size: int, most: int = MAX_UNITS) -> tuple[int, str]:
+    shown = min(size, most)
     return shown, "" if shown == size else f"units 0–{shown - 1} of {size}"
 
 
@@ -176,12 +168,23 @@ def _line(values: np.ndarray, stride: int, **kwargs) -> go.Scatter:
     return go.Scatter(y=values[::stride], x0=0, dx=stride, mode="lines", **kwargs)
 
 
+def time_axis(steps: int, characters: Sequence[str] | None = None) -> dict:
+    """An x-axis of whole steps: the characters as tick labels for a short text, integer ticks always."""
+    axis: dict = {"title": {"text": "t"}, "tickformat": "d"}
+    if characters is not None and len(characters) <= MAX_TICK_LABELS:
+        axis |= {"tickmode": "array", "tickvals": list(range(steps)),
+                 "ticktext": [f"{t}<br>{c!r}"[:24] for t, c in enumerate(characters)]}
+    elif steps <= 20:
+        axis |= {"tick0": 0, "dtick": 1}
+    return axis
+
+
 def _layout(fig: go.Figure, title: dict, height: int, **kwargs) -> go.Figure:
     fig.update_layout(
         title=title,
         height=height,
-        margin={"l": 60, "r": 20, "t": 70, "b": 45},
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1.0},
+        margin={"l": 60, "r": 20, "t": 80, "b": 50},
+        legend={"orientation": "h", "yanchor": "top", "y": -0.18, "xanchor": "left", "x": 0.0},
         **kwargs,
     )
     return fig
@@ -191,7 +194,7 @@ def _layout(fig: go.Figure, title: dict, height: int, **kwargs) -> go.Figure:
 # Gates and states
 
 
-def _stacked(titles: Sequence[str], x_title: str = "t", y_title: str = "") -> tuple[dict, list[dict]]:
+def _stacked(titles: Sequence[str], x_axis: dict, y_title: str = "") -> tuple[dict, list[dict]]:
     """Layout of panels stacked on one shared time axis, and the axis pair of each panel.
 
     Built as plain dicts in one pass (``make_subplots`` and per-row updates cost tens of ms per
@@ -205,46 +208,28 @@ def _stacked(titles: Sequence[str], x_title: str = "t", y_title: str = "") -> tu
     for k, title in enumerate(titles):
         suffix = "" if k == 0 else str(k + 1)
         top = 1.0 - k * (height + gap)
+        last = k == rows - 1
         layout[f"xaxis{suffix}"] = {
+            **{key: v for key, v in x_axis.items() if key != "title"},
             "anchor": f"y{suffix}",
-            "showticklabels": k == rows - 1,
+            "showticklabels": last,
             **({"matches": "x"} if k else {}),
-            **({"title": {"text": x_title}} if k == rows - 1 else {}),
+            **({"title": x_axis["title"]} if last else {}),
         }
-        layout[f"yaxis{suffix}"] = {
-            "domain": [max(top - height, 0.0), top],
-            "anchor": f"x{suffix}",
-            "title": {"text": y_title},
-        }
+        layout[f"yaxis{suffix}"] = {"domain": [max(top - height, 0.0), top], "anchor": f"x{suffix}",
+                                    "title": {"text": y_title}}
         layout["annotations"].append(
-            {
-                "text": title,
-                "x": 0.5,
-                "y": top,
-                "xref": "paper",
-                "yref": "paper",
-                "showarrow": False,
-                "xanchor": "center",
-                "yanchor": "bottom",
-                "font": {"size": 12},
-            }
+            {"text": title, "x": 0.5, "y": top, "xref": "paper", "yref": "paper", "showarrow": False,
+             "xanchor": "center", "yanchor": "bottom", "font": {"size": 12}}
         )
         axes.append({"xaxis": f"x{suffix}", "yaxis": f"y{suffix}"})
     return layout, axes
 
 
-def _cursor(t: int) -> dict:
+def cursor(t: int) -> dict:
     """A vertical line at step t through every stacked panel."""
-    return {
-        "type": "line",
-        "x0": t,
-        "x1": t,
-        "y0": 0,
-        "y1": 1,
-        "xref": "x",
-        "yref": "paper",
-        "line": {"color": "black", "width": 2},
-    }
+    return {"type": "line", "x0": t, "x1": t, "y0": 0, "y1": 1, "xref": "x", "yref": "paper",
+            "line": {"color": "black", "width": 2}}
 
 
 def state_heatmaps(
@@ -255,13 +240,15 @@ def state_heatmaps(
     t: int | None = None,
     quantities: Sequence[str] | None = None,
     panel_height: int = 130,
+    characters: Sequence[str] | None = None,
 ) -> go.Figure:
     """Heatmaps (units × time) of each gate, c and h of one layer and direction; a cursor at ``t``."""
     lt = trace.layers[layer][direction]
     quantities = tuple(quantities or layer_quantities(trace))
     shown, unit_note = _unit_window(lt.h.shape[1])
     width = _time_bins(trace.steps, FIGURE_VALUES // (len(quantities) * shown))
-    layout, axes = _stacked([quantity_name(trace, q) for q in quantities], y_title="unit")
+    layout, axes = _stacked([quantity_name(trace, q) for q in quantities], time_axis(trace.steps, characters),
+                            y_title="unit")
     times = np.arange(0, trace.steps, width, dtype=np.float32) + (width - 1) / 2
     heatmaps, blank = [], 0
     for quantity, axis in zip(quantities, axes, strict=True):
@@ -271,73 +258,81 @@ def state_heatmaps(
             go.Heatmap(
                 z=_bin_mean(values, width).T,
                 x=times,
-                coloraxis=_coloraxis_for(quantity),
+                coloraxis=_coloraxis_for(trace, quantity),
                 name=quantity,
                 hovertemplate=f"{quantity}<br>t=%{{x}}<br>unit %{{y}}<br>value %{{z:.4g}}<extra></extra>",
                 **axis,
             )
         )
-    layout.update(_coloraxes(lt, shown, quantities))
+    layout.update(_coloraxes(trace, lt, shown, quantities))
     if t is not None:
-        layout["shapes"] = [_cursor(t)]
+        layout["shapes"] = [cursor(t)]
     title = f"{cell_label(trace)}: gates and states over time"
     notes = [where_label(trace, layer, direction), unit_note, _bin_note(width), *_blank_notes(blank)]
     fig = go.Figure(heatmaps, layout)
-    return _layout(fig, _title(title, notes), max(280, 90 + panel_height * len(quantities)))
+    return _layout(fig, _title(title, notes), max(280, 100 + panel_height * len(quantities)))
 
 
-def _coloraxis_for(quantity: str) -> str:
-    if quantity in SIGMOID_GATES:
+def _coloraxis_for(trace: Trace, quantity: str) -> str:
+    cell = trace.cell
+    if quantity in cell.sigmoid_gates:
         return "coloraxis"
-    return "coloraxis3" if quantity == "c" else "coloraxis2"
+    if quantity == "c" or quantity in cell.linear_gates or (quantity == "h" and _unbounded_h(trace)):
+        return "coloraxis3"
+    return "coloraxis2"
 
 
-def _coloraxes(lt: LayerTrace, shown: int, quantities: Sequence[str]) -> dict:
+def _unbounded_h(trace: Trace) -> bool:
+    """h is not in -1..1 for a relu RNN or the min cells (a mix of linear candidates)."""
+    cell = trace.cell
+    return getattr(cell, "relu", False) or bool(cell.linear_gates)
+
+
+def _coloraxes(trace: Trace, lt: LayerTrace, shown: int, quantities: Sequence[str]) -> dict:
     """The colour axes the panels use, their colour bars stacked down the right-hand side."""
+    unbounded = [layer_array(lt, q)[:, :shown] for q in quantities if _coloraxis_for(trace, q) == "coloraxis3"]
     axes = {
-        "coloraxis": (_SIGMOID_AXIS, "σ gates"),
-        "coloraxis2": (_TANH_AXIS, "tanh, h"),
-        "coloraxis3": (_state_axis(lt, shown) if "c" in quantities else {}, "c"),
+        "coloraxis": ({"colorscale": SIGMOID_SCALE, "cmin": 0.0, "cmax": 1.0}, "σ gates"),
+        "coloraxis2": ({"colorscale": SIGNED_SCALE, "cmin": -1.0, "cmax": 1.0}, "tanh, h"),
+        "coloraxis3": (_symmetric_axis(unbounded), "c, linear"),
     }
-    used = [name for name in axes if name in {_coloraxis_for(q) for q in quantities}]
+    used = [name for name in axes if name in {_coloraxis_for(trace, q) for q in quantities}]
     share = 1.0 / len(used)
     return {
         name: {
             **axes[name][0],
-            "colorbar": {
-                "title": {"text": axes[name][1]},
-                "len": 0.9 * share,
-                "y": 1.0 - (k + 0.5) * share,
-                "x": 1.02,
-                "thickness": 12,
-            },
+            "colorbar": {"title": {"text": axes[name][1]}, "len": 0.9 * share, "y": 1.0 - (k + 0.5) * share,
+                         "x": 1.02, "thickness": 12},
         }
         for k, name in enumerate(used)
     }
 
 
-def _state_axis(lt: LayerTrace, shown: int) -> dict:
-    finite = np.abs(lt.c[:, :shown][np.isfinite(lt.c[:, :shown])])
-    top = max(float(finite.max()) if finite.size else 1.0, 1e-6)
-    return {"colorscale": "RdBu", "reversescale": True, "cmin": -top, "cmax": top}
+def _symmetric_axis(arrays: list[np.ndarray]) -> dict:
+    finite = [np.abs(a[np.isfinite(a)]) for a in arrays]
+    top = max([float(f.max()) for f in finite if f.size] or [1.0])
+    top = max(top, 1e-6)
+    return {"colorscale": SIGNED_SCALE, "cmin": -top, "cmax": top}
 
 
 def gate_bars(trace: Trace, t: int, layer: int = 0, direction: int = 0) -> go.Figure:
     """Each gate's value per unit at step ``t`` (the RNN, which has no gates, shows h_t)."""
     lt = trace.layers[layer][direction]
-    shown, unit_note = _unit_window(lt.h.shape[1])
+    shown, unit_note = _unit_window(lt.h.shape[1], MAX_BAR_UNITS)
     values = lt.gates or {"h": lt.h}
     fig = go.Figure()
     blank = 0
     for gate, series in values.items():
         bar, nonfinite, _ = _plottable(series[t, :shown])
         blank += nonfinite
-        fig.add_trace(go.Bar(x=np.arange(shown), y=bar, name=gate, marker_color=GATE_COLOURS[gate]))
+        fig.add_trace(go.Bar(x=np.arange(shown), y=bar, name=gate,
+                             marker={"color": gate_colour(gate), "pattern": {"shape": gate_pattern(gate)}}))
     title = f"{cell_label(trace)}: {'gates' if lt.gates else 'h'} at t = {t}"
     notes = [where_label(trace, layer, direction), unit_note, *_blank_notes(blank)]
-    fig.update_yaxes(range=[-1.05, 1.05], title_text="value")
-    fig.update_xaxes(title_text="unit")
-    return _layout(fig, _title(title, notes), 300, barmode="group", bargap=0.15)
+    bounded = all(np.all(np.abs(v[t, :shown][np.isfinite(v[t, :shown])]) <= 1) for v in values.values())
+    fig.update_yaxes(range=[-1.05, 1.05] if bounded else None, title_text="value")
+    fig.update_xaxes(title_text="unit", tickformat="d", dtick=1 if shown <= 16 else None)
+    return _layout(fig, _title(title, notes), 320, barmode="group", bargap=0.15)
 
 
 def unit_lines(
@@ -346,69 +341,51 @@ def unit_lines(
     layer: int = 0,
     direction: int = 0,
     quantities: Sequence[str] | None = None,
+    characters: Sequence[str] | None = None,
 ) -> go.Figure:
     """Each quantity (gates, c, h) over time for the chosen units: one panel per quantity."""
     lt = trace.layers[layer][direction]
     quantities = tuple(quantities or layer_quantities(trace))
     units = [u for u in units if 0 <= u < lt.h.shape[1]][:8]
     stride = _stride(trace.steps, min(MAX_LINE_POINTS, FIGURE_VALUES // max(1, len(quantities) * len(units))))
-    layout, axes = _stacked([quantity_name(trace, q) for q in quantities])
-    palette = list(GATE_COLOURS.values())
+    layout, axes = _stacked([quantity_name(trace, q) for q in quantities], time_axis(trace.steps, characters))
+    palette = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#000000", "#F0E442"]
+    dashes = ["solid", "dash", "dot", "dashdot", "longdash", "longdashdot", "solid", "dash"]
     lines, blank = [], 0
     for row, (quantity, axis) in enumerate(zip(quantities, axes, strict=True)):
         array = layer_array(lt, quantity)
         for k, unit in enumerate(units):
-            values, nonfinite, _ = _plottable(array[:, unit])
+            values, nonfinite, _ = _plottable(array[:, unit] if unit < array.shape[1] else np.full(len(array), np.nan))
             blank += nonfinite
-            lines.append(
-                _line(
-                    values,
-                    stride,
-                    name=f"unit {unit}",
-                    legendgroup=f"unit {unit}",
-                    showlegend=row == 0,
-                    line={"color": palette[k % len(palette)]},
-                    **axis,
-                )
-            )
+            lines.append(_line(values, stride, name=f"unit {unit}", legendgroup=f"unit {unit}",
+                               showlegend=row == 0, line={"color": palette[k], "dash": dashes[k]}, **axis))
     notes = [where_label(trace, layer, direction), _stride_note(stride), *_blank_notes(blank)]
     title = f"{cell_label(trace)}: chosen units over time"
-    return _layout(go.Figure(lines, layout), _title(title, notes), max(280, 90 + 120 * len(quantities)))
+    return _layout(go.Figure(lines, layout), _title(title, notes), max(300, 110 + 120 * len(quantities)))
 
 
 def saturation_bars(traces: Mapping[str, Trace]) -> go.Figure:
     """Share of each gate's values in its flat tails, per cell, layer and direction (stacked bars)."""
     labels, low, high, hover = [], [], [], []
-    for trace in traces.values():
+    for key, trace in traces.items():
         for row in saturation(trace):
             where = where_label(trace, row.layer, row.direction)
-            labels.append(f"{CELL_LABELS[row.cell]} {row.gate}" + (f" ({where})" if where else ""))
+            labels.append(f"{series_label(key, trace)} {row.gate}" + (f" ({where})" if where else ""))
             low.append(row.low)
             high.append(row.high)
             hover.append(f"low: {row.low_label}, high: {row.high_label}")
     fig = go.Figure(
         [
-            go.Bar(
-                x=labels,
-                y=low,
-                name="low tail",
-                marker_color="#4c78a8",
-                customdata=hover,
-                hovertemplate="%{x}<br>%{y:.1%} in the low tail<br>%{customdata}<extra></extra>",
-            ),
-            go.Bar(
-                x=labels,
-                y=high,
-                name="high tail",
-                marker_color="#f58518",
-                customdata=hover,
-                hovertemplate="%{x}<br>%{y:.1%} in the high tail<br>%{customdata}<extra></extra>",
-            ),
+            go.Bar(x=labels, y=low, name="low tail", marker={"color": "#0072B2"}, customdata=hover,
+                   hovertemplate="%{x}<br>%{y:.1%} in the low tail<br>%{customdata}<extra></extra>"),
+            go.Bar(x=labels, y=high, name="high tail", marker={"color": "#E69F00", "pattern": {"shape": "/"}},
+                   customdata=hover,
+                   hovertemplate="%{x}<br>%{y:.1%} in the high tail<br>%{customdata}<extra></extra>"),
         ]
     )
     fig.update_yaxes(range=[0, 1], tickformat=".0%", title_text="share of values")
     notes = ["σ gates: below 0.1 / above 0.9; tanh (g, n, the RNN's h): below −0.9 / above 0.9"]
-    return _layout(fig, _title("Saturation: where σ′ or tanh′ ≈ 0", notes), 360, barmode="stack")
+    return _layout(fig, _title("Saturation: where σ′ or tanh′ ≈ 0", notes), 380, barmode="stack")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -417,109 +394,113 @@ def saturation_bars(traces: Mapping[str, Trace]) -> go.Figure:
 
 _GRADIENT_NAMES = {
     "h": "‖δh_t‖ = ‖∂L/∂h_t‖",
-    "c": "‖δc_t‖ = ‖∂L/∂c_t‖ (LSTM)",
+    "c": "‖δc_t‖ = ‖∂L/∂c_t‖ (cell state)",
     "x": "‖∂L/∂x_t‖: what the loss depends on",
 }
 
 
 def gradient_norms(
-    traces: Mapping[str, Trace], quantity: str = "h", layer: int = 0, direction: int = 0
+    traces: Mapping[str, Trace],
+    quantity: str = "h",
+    layer: int = 0,
+    direction: int = 0,
+    *,
+    t: int | None = None,
+    characters: Sequence[str] | None = None,
 ) -> go.Figure:
-    """``||dL/dh_t||`` (or ``c``: ``||dL/dc_t||``, LSTM only; ``x``: ``||dL/dx_t||``) over t, log scale.
-
-    One line per trace; the traces are keyed by cell name ("rnn", "lstm", "gru").
-    """
+    """``||dL/dh_t||`` (or ``c``: ``||dL/dc_t||``; ``x``: ``||dL/dx_t||``) over t, log scale, one line each."""
     if quantity not in _GRADIENT_NAMES:
         raise ValueError(f"quantity must be one of {tuple(_GRADIENT_NAMES)}, got {quantity!r}")
     fig = go.Figure()
-    blank = zeros = steps = 0
-    for cell, trace in traces.items():
-        array = _gradient_array(trace, quantity, layer, direction)
+    blank = low = steps = 0
+    tiny = 0.0
+    for key, trace in traces.items():
+        array = gradient_array(trace, quantity, layer, direction)
         if array is None:
             continue
+        tiny = max(tiny, smallest_normal(trace))
         with np.errstate(over="ignore", invalid="ignore"):
             norms = np.linalg.norm(array.astype(np.float64), axis=1)
-        values, nonfinite, zero = _plottable(norms, log=True)
-        blank, zeros, steps = blank + nonfinite, zeros + zero, max(steps, len(values))
-        fig.add_trace(
-            _line(values, _stride(len(values)), name=cell_label(trace), line={"color": CELL_COLOURS[cell]})
-        )
-    fig.update_yaxes(type="log", title_text="norm (log scale)", exponentformat="power")
-    fig.update_xaxes(title_text="t")
+        values, nonfinite, under = _plottable(norms, log=True, tiny=smallest_normal(trace))
+        blank, low, steps = blank + nonfinite, low + under, max(steps, len(values))
+        cell = trace.cell
+        fig.add_trace(_line(values, _stride(len(values)), name=series_label(key, trace),
+                            line={"color": cell.colour, "dash": cell.dash, "width": 2.5}))
+    fig.update_yaxes(type="log", title_text="norm (log scale)", exponentformat="power", minor={"showgrid": False})
+    fig.update_xaxes(**time_axis(steps, characters))
+    if t is not None:
+        fig.add_shape(cursor(t))
     first = next(iter(traces.values()), None)
     where = where_label(first, layer, direction) if first is not None and quantity != "x" else ""
     loss = f"loss: {'last step' if first is None or first.loss_kind == 'last' else 'all steps'}"
-    notes = [loss, where, _stride_note(_stride(steps)), *_blank_notes(blank, zeros)]
-    return _layout(fig, _title(_GRADIENT_NAMES[quantity], notes), 380)
+    notes = [loss, where, _stride_note(_stride(steps)), *_blank_notes(blank, low, tiny)]
+    return _layout(fig, _title(_GRADIENT_NAMES[quantity], notes), 400)
 
 
-def _gradient_array(trace: Trace, quantity: str, layer: int, direction: int) -> np.ndarray | None:
+def gradient_array(trace: Trace, quantity: str, layer: int, direction: int) -> np.ndarray | None:
     if quantity == "x":
         return trace.grad_x
     lt = trace.layers[layer][direction]
     return lt.grad_h if quantity == "h" else lt.grad_c
 
 
-def gradient_heatmap(trace: Trace, layer: int = 0, direction: int = 0) -> go.Figure:
-    """|dL/dh_t| per unit and step, colour on a log10 scale."""
+def gradient_heatmap(trace: Trace, layer: int = 0, direction: int = 0,
+                     characters: Sequence[str] | None = None) -> go.Figure:
+    """|dL/dh_t| per unit and step, colour on a log10 scale (dark: vanished)."""
     lt = trace.layers[layer][direction]
     shown, unit_note = _unit_window(lt.grad_h.shape[1])
     width = _time_bins(trace.steps, FIGURE_VALUES // shown)
-    magnitude, nonfinite, zeros = _plottable(np.abs(lt.grad_h[:, :shown]), log=True)
+    tiny = smallest_normal(trace)
+    magnitude, nonfinite, low = _plottable(np.abs(lt.grad_h[:, :shown]), log=True, tiny=tiny)
     with np.errstate(divide="ignore", invalid="ignore"):
-        logs = np.log10(_bin_mean(magnitude, width))
+        logs = np.log10(_bin_mean(magnitude, width).astype(np.float64))
     times = np.arange(0, trace.steps, width, dtype=np.float32) + (width - 1) / 2
     fig = go.Figure(
         go.Heatmap(
-            z=logs.T,
+            z=logs.T.astype(np.float32),
             x=times,
-            colorscale="Magma",
+            colorscale=GRADIENT_SCALE,
             colorbar={"title": {"text": "log₁₀ |δh|"}, "thickness": 12},
             hovertemplate="t=%{x}<br>unit %{y}<br>log₁₀|δh| = %{z:.2f}<extra></extra>",
         )
     )
-    fig.update_xaxes(title_text="t")
+    fig.update_xaxes(**time_axis(trace.steps, characters))
     fig.update_yaxes(title_text="unit")
-    notes = [
-        where_label(trace, layer, direction),
-        unit_note,
-        _bin_note(width),
-        *_blank_notes(nonfinite, zeros),
-    ]
-    return _layout(fig, _title(f"{cell_label(trace)}: |δh_t| per unit", notes), 340)
+    notes = [where_label(trace, layer, direction), unit_note, _bin_note(width), *_blank_notes(nonfinite, low, tiny)]
+    return _layout(fig, _title(f"{cell_label(trace)}: |δh_t| per unit", notes), 360)
 
 
-def jacobian_figure(norms: Mapping[str, JacobianNorms]) -> go.Figure:
-    """``||ds_T/ds_t||`` per cell on a log scale, with the RNN's Pascanu bound and the LSTM's prod f.
+def jacobian_figure(norms: Mapping[str, JacobianNorms], cells: Mapping[str, Trace]) -> go.Figure:
+    """``||ds_T/ds_t||`` per cell on a log scale, with the RNN's Pascanu bound and each carry path.
 
-    ``norms`` maps a cell name to the :class:`JacobianNorms` of one layer and direction. The LSTM's
-    forget-gate path prod_{k>t} f_k is drawn as its mean over units.
+    ``norms`` maps a key to the :class:`JacobianNorms` of one layer and direction, ``cells`` the same
+    key to its trace (for labels and colours). A carry path is drawn as its mean over units.
     """
     fig = go.Figure()
-    blank = zeros = steps = 0
-    window = None
-    for cell, jn in norms.items():
-        label, colour = CELL_LABELS[cell], CELL_COLOURS[cell]
-        lines = [(f"{label}: ‖∂s_T/∂s_t‖", jn.to_last, "solid")]
+    blank = low = steps = 0
+    windows = []
+    for key, jn in norms.items():
+        trace = cells[key]
+        cell, label = trace.cell, series_label(key, trace)
+        lines = [(f"{label}: ‖∂s_T/∂s_t‖", jn.to_last, cell.dash, 2.5)]
         if jn.pascanu_bound is not None:
-            lines.append((f"{label}: Pascanu bound (γ σ_max(W_hh))^(T−t)", jn.pascanu_bound, "dash"))
-        if jn.forget_path is not None:
-            lines.append((f"{label}: ∏_(k>t) f_k (mean over units)", jn.forget_path.mean(axis=1), "dot"))
-        computed = np.flatnonzero(np.isfinite(jn.to_last))
-        if len(computed) and len(computed) < len(jn.to_last):
-            window = len(computed)
-        for name, series, dash in lines:
-            values, nonfinite, zero = _plottable(series, log=True)
-            uncomputed = int(np.isnan(series).sum()) if series is jn.to_last else 0
-            blank, zeros = blank + nonfinite - uncomputed, zeros + zero
-            steps = max(steps, len(values))
-            fig.add_trace(
-                _line(values, _stride(len(values)), name=name, line={"color": colour, "dash": dash})
-            )
+            lines.append((f"{label}: Pascanu bound (γ σ_max(W_hh))^(T−t)", jn.pascanu_bound, "dot", 1.2))
+        if jn.carry_path is not None:
+            with np.errstate(invalid="ignore"):
+                lines.append((f"{label}: {cell.carry_label} (mean over units)", jn.carry_path.mean(axis=1),
+                              "dashdot", 1.2))
+        if not jn.computed.all():
+            windows.append(f"{label} {int(jn.computed.sum()):,}")
+        for name, series, dash, width in lines:
+            values, nonfinite, under = _plottable(series, log=True, tiny=1e-300)
+            skipped = int((~jn.computed).sum()) if series is jn.to_last else 0
+            blank, low, steps = blank + nonfinite - skipped, low + under, max(steps, len(values))
+            fig.add_trace(_line(values, _stride(len(values)), name=name,
+                                line={"color": cell.colour, "dash": dash, "width": width}))
     fig.update_yaxes(type="log", title_text="norm (log scale)", exponentformat="power")
-    fig.update_xaxes(title_text="t")
-    notes = ["s = h (RNN, GRU) or (h, c) (LSTM)", _stride_note(_stride(steps))]
-    if window:
-        notes.append(f"Jacobians computed for the last {window} steps only (cost grows as steps × size³)")
-    notes += _blank_notes(blank, zeros)
-    return _layout(fig, _title("How fast the state forgets: ‖∂s_T/∂s_t‖", notes), 420)
+    fig.update_xaxes(**time_axis(steps))
+    notes = ["s = h, or (h, c) for the LSTM", _stride_note(_stride(steps))]
+    if windows:
+        notes.append(f"computed for the last steps only (cost grows as steps × size³): {', '.join(windows)}")
+    notes += _blank_notes(blank, low, 1e-300)
+    return _layout(fig, _title("How fast the state forgets: ‖∂s_T/∂s_t‖", notes), 460)

@@ -19,8 +19,6 @@ import numpy as np
 
 from .results import Trace
 
-SIGMOID_GATES = frozenset("ifozr")
-"""Gates squashed by the sigmoid (0..1); every other plotted activation is a tanh (-1..1)."""
 
 
 @dataclass(frozen=True)
@@ -81,20 +79,27 @@ def gradient_horizon(trace: Trace, layer: int = 0, direction: int = 0, threshold
 
 
 def saturation(trace: Trace) -> list[Saturation]:
-    """One :class:`Saturation` per gate, layer and direction (the RNN's tanh output h as its gate)."""
+    """One :class:`Saturation` per squashed gate, layer and direction (the RNN's tanh output h as its gate).
+
+    Linear quantities (the min cells' candidate, a relu RNN's h) have no flat tails and are left out.
+    """
+    cell = trace.cell
     rows = []
     for layer, directions in enumerate(trace.layers):
         for direction, lt in enumerate(directions):
-            quantities = lt.gates if lt.gates else {"h": lt.h}
+            quantities = lt.gates if lt.gates else ({} if getattr(cell, "relu", False) else {"h": lt.h})
             for gate, values in quantities.items():
-                rows.append(_saturation_row(trace.spec.cell, layer, direction, gate, values))
+                if gate not in cell.linear_gates:
+                    sigmoid = gate in cell.sigmoid_gates
+                    rows.append(_saturation_row(cell.name, layer, direction, gate, values, sigmoid))
     return rows
 
 
-def _saturation_row(cell: str, layer: int, direction: int, gate: str, values: np.ndarray) -> Saturation:
+def _saturation_row(cell: str, layer: int, direction: int, gate: str, values: np.ndarray,
+                    sigmoid: bool) -> Saturation:
     finite = values[np.isfinite(values)]
     count = max(finite.size, 1)
-    if gate in SIGMOID_GATES:
+    if sigmoid:
         low, high, labels = finite < 0.1, finite > 0.9, ("< 0.1", "> 0.9")
     else:
         low, high, labels = finite < -0.9, finite > 0.9, ("< -0.9", "> 0.9")

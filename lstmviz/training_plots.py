@@ -3,8 +3,10 @@
 - :func:`curves_figure`: loss and accuracy per cell, per training batch (thin, smoothed) and on the
   fixed evaluation batch at every snapshot (markers);
 - :func:`gradient_horizon_figure`: one heatmap per cell of log10 ||dL/dh_t|| over
-  (snapshot step x timestep) on the probe sequence, on one shared colour scale, so the gradient
-  horizon can be watched as it moves (or does not) during training;
+  (snapshot step x timestep) on the probe sequence, so the gradient horizon can be watched as it
+  moves (or does not) during training. By default each row is relative to its own largest value
+  (how far back the gradient reaches, whatever its overall size); ``normalise=False`` puts every
+  cell on one absolute colour scale;
 - :func:`snapshot_profile_figure`: the same norms at one snapshot, one line per cell;
 - :func:`grad_norm_figure`: the total gradient norm of every training step, before clipping.
 """
@@ -15,14 +17,24 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from .cells import REGISTRY
+from .palette import GRADIENT_SCALE
 from .training import REGRESSION_TOLERANCE, TrainingResult
 
-CELL_LABELS = {"rnn": "RNN", "lstm": "LSTM", "gru": "GRU"}
-CELL_COLOURS = {"rnn": "#d62728", "lstm": "#1f77b4", "gru": "#2ca02c"}
 LOG_SPAN = 12.0
 """Decades shown below the largest gradient norm; smaller norms get the lowest colour."""
 
 _MARGIN = {"l": 60, "r": 20, "t": 60, "b": 50}
+DECADES = {"type": "log", "exponentformat": "power", "dtick": 1, "minor": {"showgrid": False}}
+"""A log axis with one labelled tick per decade (no cluttered minor labels)."""
+
+
+def _label(cell: str) -> str:
+    return REGISTRY[cell].label
+
+
+def _style(cell: str) -> dict:
+    return {"color": REGISTRY[cell].colour, "dash": REGISTRY[cell].dash}
 
 
 def smooth(values: np.ndarray, window: int) -> np.ndarray:
@@ -52,7 +64,7 @@ def curves_figure(result: TrainingResult, selected_step: int | None = None) -> g
     window = max(1, result.steps_done // 50)
     steps = np.arange(1, result.steps_done + 1)
     for cell, run in result.cells.items():
-        colour, label = CELL_COLOURS[cell], CELL_LABELS[cell]
+        colour, label = REGISTRY[cell].colour, _label(cell)
         snap_steps = [snap.step for snap in run.snapshots]
         for col, batch, evaluated in (
             (1, run.train_loss, [snap.loss for snap in run.snapshots]),
@@ -79,7 +91,7 @@ def curves_figure(result: TrainingResult, selected_step: int | None = None) -> g
                     x=snap_steps,
                     y=evaluated,
                     mode="lines+markers",
-                    line={"color": colour, "width": 2},
+                    line={**_style(cell), "width": 2},
                     marker={"size": 5},
                     name=label,
                     legendgroup=cell,
@@ -94,7 +106,7 @@ def curves_figure(result: TrainingResult, selected_step: int | None = None) -> g
     if selected_step is not None:
         for col in (1, 2):
             fig.add_vline(x=selected_step, line={"color": "grey", "dash": "dash"}, row=1, col=col)
-    fig.update_yaxes(type="log", row=1, col=1, title_text="loss")
+    fig.update_yaxes(**DECADES, row=1, col=1, title_text="loss")
     fig.update_yaxes(range=[-0.02, 1.02], row=1, col=2, title_text="accuracy")
     fig.update_xaxes(title_text="training step")
     fig.update_layout(
@@ -117,11 +129,18 @@ def _accuracy_title(result: TrainingResult) -> str:
     return "accuracy (correct class)"
 
 
-def gradient_horizon_figure(result: TrainingResult, selected_step: int | None = None) -> go.Figure:
-    """log10 ||dL/dh_t|| per cell: rows are snapshots (training step), columns are timesteps."""
+def gradient_horizon_figure(result: TrainingResult, selected_step: int | None = None,
+                            normalise: bool = True) -> go.Figure:
+    """log10 ||dL/dh_t|| per cell: rows are snapshots (training step), columns are timesteps.
+
+    ``normalise``: each row relative to its largest value (0 = the largest, -3 = a thousandth of it);
+    otherwise one absolute scale shared by all cells.
+    """
     cells = list(result.cells)
     maps = {cell: result.cells[cell].grad_heatmap() for cell in cells}
     logs = {cell: _log10(values) for cell, values in maps.items()}
+    if normalise:
+        logs = {cell: values - _row_max(values) for cell, values in logs.items()}
     finite = np.concatenate([v[np.isfinite(v)] for v in logs.values()] or [np.zeros(0)])
     top = float(finite.max()) if finite.size else 0.0
     bottom = max(float(finite.min()), top - LOG_SPAN) if finite.size else top - 1.0
@@ -131,7 +150,7 @@ def gradient_horizon_figure(result: TrainingResult, selected_step: int | None = 
         rows=1,
         cols=len(cells),
         shared_yaxes=True,
-        subplot_titles=[CELL_LABELS[c] for c in cells],
+        subplot_titles=[_label(c) for c in cells],
         horizontal_spacing=0.04,
     )
     steps = list(result.snapshot_steps)
@@ -144,7 +163,7 @@ def gradient_horizon_figure(result: TrainingResult, selected_step: int | None = 
                 y=steps,
                 coloraxis="coloraxis",
                 customdata=maps[cell],
-                hovertemplate=f"{CELL_LABELS[cell]}: training step %{{y}}, t = %{{x}}<br>"
+                hovertemplate=f"{_label(cell)}: training step %{{y}}, t = %{{x}}<br>"
                 "‖∂L/∂h_t‖ = %{customdata:.3e}<extra></extra>",
             ),
             row=1,
@@ -154,19 +173,23 @@ def gradient_horizon_figure(result: TrainingResult, selected_step: int | None = 
             fig.add_hline(y=selected_step, line={"color": "white", "dash": "dash"}, row=1, col=col)
     fig.update_xaxes(title_text="timestep t of the probe sequence")
     fig.update_yaxes(title_text="training step", row=1, col=1)
+    scale = "log10 (‖∂L/∂h_t‖ / row max)" if normalise else "log10 ‖∂L/∂h_t‖"
     fig.update_layout(
         height=380,
         margin=_MARGIN,
-        coloraxis={
-            "colorscale": "Viridis",
-            "cmin": bottom,
-            "cmax": top,
-            "colorbar": {"title": {"text": "log10 ‖∂L/∂h_t‖"}},
-        },
+        coloraxis={"colorscale": GRADIENT_SCALE, "cmin": bottom, "cmax": top, "colorbar": {"title": {"text": scale}}},
         title={"text": "Gradient horizon: how far back ∂L/∂h_t reaches, at each snapshot "
-               "(L = Σ h_T of the top layer on the probe sequence)", "font": {"size": 14}},
+               "(L = Σ h_T of the top layer on the probe sequence)"
+               + ("<br><span style='font-size:12px'>each row relative to its largest value</span>"
+                  if normalise else ""), "font": {"size": 14}},
     )
     return fig
+
+
+def _row_max(values: np.ndarray) -> np.ndarray:
+    finite = np.where(np.isfinite(values), values, -np.inf)
+    top = finite.max(axis=1, keepdims=True)
+    return np.where(np.isfinite(top), top, 0.0)
 
 
 def snapshot_profile_figure(result: TrainingResult, index: int) -> go.Figure:
@@ -181,12 +204,12 @@ def snapshot_profile_figure(result: TrainingResult, index: int) -> go.Figure:
                 x=timesteps,
                 y=np.where(values > 0, values, np.nan),
                 mode="lines",
-                name=CELL_LABELS[cell],
-                line={"color": CELL_COLOURS[cell], "width": 2},
-                hovertemplate=f"{CELL_LABELS[cell]} t = %{{x}}: %{{y:.3e}}<extra></extra>",
+                name=_label(cell),
+                line={**_style(cell), "width": 2},
+                hovertemplate=f"{_label(cell)} t = %{{x}}: %{{y:.3e}}<extra></extra>",
             )
         )
-    fig.update_yaxes(type="log", title_text="‖∂L/∂h_t‖")
+    fig.update_yaxes(**DECADES, title_text="‖∂L/∂h_t‖")
     fig.update_xaxes(title_text="timestep t of the probe sequence")
     fig.update_layout(
         height=300,
@@ -208,16 +231,16 @@ def grad_norm_figure(result: TrainingResult) -> go.Figure:
                 x=steps,
                 y=smooth(run.grad_norm, window),
                 mode="lines",
-                name=CELL_LABELS[cell],
-                line={"color": CELL_COLOURS[cell], "width": 1.5},
-                hovertemplate=f"{CELL_LABELS[cell]} step %{{x}}: %{{y:.3g}}<extra></extra>",
+                name=_label(cell),
+                line={**_style(cell), "width": 1.5},
+                hovertemplate=f"{_label(cell)} step %{{x}}: %{{y:.3g}}<extra></extra>",
             )
         )
     clip = result.config.clip_norm
     note = "no clipping" if clip is None else f"dashed: clipped to {clip:g}"
     if clip is not None:
         fig.add_hline(y=clip, line={"color": "grey", "dash": "dash"})
-    fig.update_yaxes(type="log", title_text="‖∇θ L‖ before clipping")
+    fig.update_yaxes(**DECADES, title_text="‖∇θ L‖ before clipping")
     fig.update_xaxes(title_text="training step")
     fig.update_layout(
         height=280,

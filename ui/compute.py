@@ -1,51 +1,76 @@
 """Config in, traces out: the one cached computation behind every page.
 
-:func:`run` is plain Python (no Streamlit): sequence, models, traces and Jacobian norms for every enabled
-cell, or a :class:`Computed` holding the error message to show. :func:`compute` is the same function
-behind ``st.cache_data`` with a bounded number of entries.
+:func:`run` is plain Python (no Streamlit): the sequence, the models (fresh cells built from the
+config's :class:`lstmviz.ModelSettings`, or loaded ones), one float64 trace per cell and the
+Jacobian norms computed from that same trace. It returns a :class:`View`, or a :class:`Refused` with
+the message to show when the input cannot be traced or the view would pass its memory budget.
+:func:`compute` is :func:`run` behind the shared, byte-bounded :class:`ui.cache.BytesCache`.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import streamlit as st
 
 import lstmviz
 from lstmviz import JacobianNorms, Model, Trace
+from lstmviz.cells import cell_for
+from lstmviz.jacobian import jacobian_cost
+from lstmviz.limits import VIEW_BUDGET_BYTES, VIEW_JACOBIAN_BUDGET
 from lstmviz.summaries import nonfinite_counts
+from lstmviz.trace import trace_bytes
 
+from .cache import BytesCache
 from .config import AppConfig
-
-JACOBIAN_BUDGET = 3e8
-"""Most sum over steps and cells of (state size)^3 spent on Jacobians (about 2 s on one core)."""
-
-MAX_TRACE_BYTES = 512 * 2**20
-"""Most bytes of stored trace arrays: float32 gates, states and gradients of every enabled cell."""
-
-_ARRAYS_PER_CELL = {"rnn": 3, "lstm": 12, "gru": 8}  # (T, H) arrays a layer and direction keeps
 
 
 @dataclass(frozen=True)
-class Computed:
-    """What the pages draw. ``error`` is set (and the rest empty) when the input cannot be traced."""
+class View:
+    """What the pages draw: one float64 trace per enabled cell, and what is read off it."""
 
-    x: np.ndarray | None = None
-    vocabulary: tuple[str, ...] | None = None
-    traces: dict[str, Trace] = field(default_factory=dict)
-    jacobians: dict[str, tuple[tuple[JacobianNorms, ...], ...]] = field(default_factory=dict)
-    jacobian_windows: dict[str, int] = field(default_factory=dict)
-    nonfinite: dict[str, dict[str, int]] = field(default_factory=dict)
-    """Per cell, the quantities holding inf/NaN and how many (only cells that have any)."""
-    error: str | None = None
-    seconds: float = 0.0
+    x: np.ndarray
+    vocabulary: tuple[str, ...] | None
+    characters: tuple[str, ...] | None  # the typed characters, one per step (text mode)
+    traces: dict[str, Trace]
+    labels: dict[str, str]  # cell -> label on screen ("LSTM", "LSTM (loaded)")
+    jacobians: dict[str, tuple[tuple[JacobianNorms, ...], ...]]
+    jacobian_windows: dict[str, int]  # cells whose Jacobians cover their last K steps only
+    nonfinite: dict[str, dict[str, int]]  # cells holding inf/NaN: quantity -> count
+    seconds: float
 
     @property
     def steps(self) -> int:
-        return 0 if self.x is None else len(self.x)
+        return len(self.x)
+
+    def labelled(self) -> dict[str, Trace]:
+        """The traces keyed by their label, as the library's figures take them."""
+        return {self.labels[cell]: trace for cell, trace in self.traces.items()}
+
+    @property
+    def nbytes(self) -> int:
+        arrays = [self.x] + [a for tr in self.traces.values() for a in _arrays(tr)]
+        return int(sum(a.nbytes for a in arrays))
+
+
+@dataclass(frozen=True)
+class Refused:
+    """A view that cannot be drawn, and why (shown to the user as plain text)."""
+
+    message: str
+
+
+def _arrays(tr: Trace):
+    yield from (tr.x, tr.output, tr.grad_x)
+    for lt in (lt for layer in tr.layers for lt in layer):
+        yield from (a for a in (lt.h, lt.c, lt.grad_h, lt.grad_c, lt.grad_h_direct) if a is not None)
+        for group in (lt.gates, lt.preactivations, lt.grad_preactivations):
+            yield from group.values()
+    for run in (run for layer in tr.runs for run in layer):
+        yield from (a for a in run.cache.values() if isinstance(a, np.ndarray))
 
 
 def sequence(config: AppConfig) -> tuple[np.ndarray, tuple[str, ...] | None]:
@@ -57,99 +82,75 @@ def sequence(config: AppConfig) -> tuple[np.ndarray, tuple[str, ...] | None]:
     return lstmviz.parse_sequence(config.text), None
 
 
-def fresh_models(config: AppConfig, input_size: int) -> dict[str, Model]:
-    """The enabled cells built from the sidebar's settings (forget bias for the LSTM only)."""
-    return {
-        cell: lstmviz.build(
-            cell,
-            input_size,
-            config.hidden_size,
-            num_layers=config.num_layers,
-            bidirectional=config.bidirectional,
-            gru_variant=config.gru_variant,
-            init=config.init,
-            recurrent_scale=config.recurrent_scale,
-            forget_bias=config.forget_bias if cell == "lstm" else 0.0,
-            seed=config.seed,
-        )
-        for cell in config.cells
-    }
-
-
-def check_input_size(models: Mapping[str, Model], input_size: int) -> None:
-    for cell, model in models.items():
+def build_models(config: AppConfig, input_size: int, loaded: Mapping[str, Model] | None) -> dict[str, Model]:
+    """The enabled cells: a loaded model where there is one for that cell, else a fresh one."""
+    loaded = loaded or {}
+    for model in loaded.values():
         if model.spec.input_size != input_size:
             raise ValueError(
-                f"the {cell.upper()} model takes {model.spec.input_size} input feature(s) per step, "
+                f"the loaded {cell_for(model.spec).title} reads {model.spec.input_size} feature(s) per step, "
                 f"but the sequence has {input_size}: enter a sequence with {model.spec.input_size} "
                 "value(s) per step, or go back to fresh cells"
             )
+    return {cell: loaded.get(cell) or config.model.build(cell, input_size) for cell in config.cells}
 
 
-def trace_bytes(models: Mapping[str, Model], steps: int) -> int:
-    """Bytes of float32 arrays the traces of ``models`` over ``steps`` steps keep."""
-    total = 0
-    for cell, model in models.items():
-        spec = model.spec
-        total += _ARRAYS_PER_CELL[cell] * steps * spec.hidden_size * spec.num_layers * spec.directions
-    return 4 * total
-
-
-def jacobian_windows(
-    models: Mapping[str, Model], steps: int, budget: float = JACOBIAN_BUDGET
-) -> dict[str, int]:
+def jacobian_windows(models: Mapping[str, Model], steps: int, budget: float = VIEW_JACOBIAN_BUDGET) -> dict[str, int]:
     """Steps K per cell whose Jacobians fit the budget (split evenly between the cells)."""
-    windows = {}
-    for cell, model in models.items():
-        spec = model.spec
-        state = spec.hidden_size + (spec.output_size if cell == "lstm" else 0)
-        cost = state**3 * spec.num_layers * spec.directions
-        windows[cell] = int(min(steps, max(1, budget / len(models) // cost)))
-    return windows
+    return {
+        cell: int(min(steps, max(1, budget / len(models) // jacobian_cost(model.spec, 1))))
+        for cell, model in models.items()
+    }
 
 
-def run(
-    config: AppConfig, models: Mapping[str, Model] | None = None, *, jacobian_budget: float = JACOBIAN_BUDGET
-) -> Computed:
-    """Trace every enabled cell of ``config`` (or the given ``models``) over its sequence."""
+def run(config: AppConfig, loaded: Mapping[str, Model] | None = None, *,
+        jacobian_budget: float = VIEW_JACOBIAN_BUDGET) -> View | Refused:
+    """Trace every enabled cell of ``config`` over its sequence (float64, so nothing drawn on a log
+    scale is a float32 artefact)."""
     start = time.perf_counter()
     try:
         x, vocabulary = sequence(config)
-        if models is None:
-            models = fresh_models(config, x.shape[1])
-        else:
-            models = {cell: models[cell] for cell in config.cells if cell in models}
-            check_input_size(models, x.shape[1])
+        models = build_models(config, x.shape[1], loaded)
     except ValueError as error:  # SequenceError is a ValueError; so are bad sizes
-        return Computed(error=str(error))
-    size = trace_bytes(models, len(x))
-    if size > MAX_TRACE_BYTES:
-        return Computed(
-            error=f"this configuration would keep {size / 2**20:,.0f} MB of gates, states and gradients "
-            f"(the limit is {MAX_TRACE_BYTES / 2**20:,.0f} MB): use a shorter sequence, fewer units "
-            "or layers, no second direction, or fewer cells"
+        return Refused(str(error))
+    size = sum(trace_bytes(model.spec, len(x)) for model in models.values())
+    if size > VIEW_BUDGET_BYTES:
+        return Refused(
+            f"this view would keep {size / 2**20:,.0f} MB of gates, states and gradients (the limit is "
+            f"{VIEW_BUDGET_BYTES / 2**20:,.0f} MB): use a shorter sequence, fewer units or layers, no "
+            "second direction, or fewer cells"
         )
     windows = jacobian_windows(models, len(x), jacobian_budget)
     traces, jacobians = {}, {}
     with np.errstate(over="ignore", invalid="ignore"):
         for cell, model in models.items():
-            traces[cell] = lstmviz.trace(model, x, loss=config.loss)
+            traces[cell] = lstmviz.trace(model, x, loss=config.loss, dtype="float64")
             window = windows[cell] if windows[cell] < len(x) else None
-            jacobians[cell] = lstmviz.jacobian_norms(model, x, max_steps=window)
-    cut = {cell: k for cell, k in windows.items() if k < len(x)}
-    exploded = {cell: counts for cell, trace in traces.items() if (counts := nonfinite_counts(trace))}
-    return Computed(
+            jacobians[cell] = lstmviz.jacobian_norms(traces[cell], max_steps=window)
+    labels = {cell: cell_for(m.spec).title + (" (loaded)" if loaded and cell in loaded else "")
+              for cell, m in models.items()}
+    return View(
         x=x,
         vocabulary=vocabulary,
+        characters=tuple(config.text) if config.mode == "text" else None,
         traces=traces,
+        labels=labels,
         jacobians=jacobians,
-        jacobian_windows=cut,
-        nonfinite=exploded,
+        jacobian_windows={cell: k for cell, k in windows.items() if k < len(x)},
+        nonfinite={cell: counts for cell, tr in traces.items() if (counts := nonfinite_counts(tr))},
         seconds=time.perf_counter() - start,
     )
 
 
-@st.cache_data(max_entries=6, show_spinner="Tracing the cells…")
-def compute(config: AppConfig, _models: Mapping[str, Model] | None = None) -> Computed:
-    """:func:`run`, cached per config (``config.models_key`` stands for ``_models``, not hashed)."""
-    return run(config, _models)
+@st.cache_resource
+def shared_cache() -> BytesCache:
+    cache = BytesCache()
+    cache.start_janitor()
+    return cache
+
+
+def compute(config: AppConfig, loaded: Mapping[str, Model] | None = None) -> View | Refused:
+    """:func:`run`, cached for every session (``config.models_key`` stands for ``loaded``)."""
+    return shared_cache().get_or_compute(
+        config, lambda: run(config, loaded), lambda v: v.nbytes if isinstance(v, View) else 0
+    )

@@ -1,8 +1,10 @@
 """The app's settings as one frozen :class:`AppConfig`, and its round trip through the URL query string.
 
 No Streamlit here: :func:`to_query` and :func:`from_query` work on plain dicts, so links can be tested
-without a browser. The sequence travels as its preset (name, length, seed) and, when the box was edited
-and its text is short enough (:data:`MAX_LINK_TEXT` characters), as the text itself.
+without a browser. The model settings are the library's :class:`lstmviz.ModelSettings` (one object,
+validated once: a link's value is checked by the same rules as ``lstmviz.build``). The sequence
+travels as its preset (name, length, seed) and, when the box was edited and its text is short enough
+(:data:`MAX_LINK_TEXT` characters), as the text itself.
 """
 
 from __future__ import annotations
@@ -10,8 +12,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, fields, replace
 
-from lstmviz.model import CELLS, GRU_VARIANTS, INITS
-from lstmviz.sequences import MAX_STEPS, PRESETS, format_sequence, preset
+from lstmviz import CELL_NAMES, DEFAULT_CELLS, ModelSettings
+from lstmviz.limits import MAX_STEPS
+from lstmviz.sequences import PRESETS, format_sequence, preset
 
 TEXT_PRESET = "早上好"
 """The Unicode text preset of the tutorials' worked example: three characters, one-hot."""
@@ -19,12 +22,11 @@ TEXT_PRESET = "早上好"
 PRESET_CHOICES = (*PRESETS, TEXT_PRESET)
 MODES = ("numbers", "text")
 LOSSES = ("last", "all")
-MAX_HIDDEN = 256
-MAX_LAYERS = 3
-SCALE_RANGE = (0.0, 10.0)
-FORGET_BIAS_RANGE = (-5.0, 10.0)
 MAX_LINK_TEXT = 2_000
 """Longest typed sequence put into a link; a longer one leaves the link with its preset only."""
+
+DEFAULT_MODEL = ModelSettings(hidden_size=16, forget_bias=2.0)
+"""The app's fresh cells: 16 units, and a forget-gate bias of 2 so the LSTM starts remembering."""
 
 
 @dataclass(frozen=True)
@@ -39,18 +41,11 @@ class AppConfig:
     edited: bool = False
     mode: str = "numbers"
     text: str = ""
-    cells: tuple[str, ...] = CELLS
-    gru_variant: str = "pytorch"
-    hidden_size: int = 16
-    num_layers: int = 1
-    bidirectional: bool = False
-    seed: int = 0
-    init: str = "pytorch"
-    recurrent_scale: float = 1.0
-    forget_bias: float = 2.0
+    cells: tuple[str, ...] = DEFAULT_CELLS
+    model: ModelSettings = DEFAULT_MODEL
     loss: str = "last"
     models_key: str = ""
-    """A digest of models supplied by :func:`ui.models.use_models` ("" for freshly built cells)."""
+    """A digest of loaded models (see :mod:`ui.models`); "" when every cell is freshly built."""
 
 
 def preset_text(name: str, length: int, seed: int) -> tuple[str, str]:
@@ -69,39 +64,40 @@ def default_config() -> AppConfig:
 # ---------------------------------------------------------------------------------------------
 # Query string
 
-
-_KEYS = {
-    "preset": "preset",
-    "preset_length": "len",
-    "preset_seed": "pseed",
-    "cells": "cells",
-    "gru_variant": "gru",
+_SEQUENCE_KEYS = {"preset": "preset", "preset_length": "len", "preset_seed": "pseed"}
+_MODEL_KEYS = {
     "hidden_size": "hidden",
     "num_layers": "layers",
     "bidirectional": "bidir",
-    "seed": "seed",
+    "bias": "bias",
+    "proj_size": "proj",
+    "nonlinearity": "nl",
+    "gru_variant": "gru",
     "init": "init",
     "recurrent_scale": "scale",
     "forget_bias": "fbias",
-    "loss": "loss",
+    "seed": "seed",
 }
+CONFIG_KEYS = frozenset({*_SEQUENCE_KEYS.values(), *_MODEL_KEYS.values(), "cells", "loss", "mode", "text"})
+"""Every query parameter the config reads (the view adds its own: page, step, unit ...)."""
 
 
 def to_query(config: AppConfig) -> dict[str, str]:
-    """The query parameters that reproduce ``config`` (models supplied in code are not in links)."""
-    params = {}
-    for name, key in _KEYS.items():
-        value = getattr(config, name)
-        if isinstance(value, bool):
-            params[key] = "1" if value else "0"
-        elif isinstance(value, tuple):
-            params[key] = ",".join(value) or "none"
-        else:
-            params[key] = repr(value) if isinstance(value, float) else str(value)
+    """The query parameters that reproduce ``config`` (loaded models are not in links)."""
+    params = {key: _text(getattr(config, name)) for name, key in _SEQUENCE_KEYS.items()}
+    params["cells"] = ",".join(config.cells) or "none"
+    params |= {key: _text(getattr(config.model, name)) for name, key in _MODEL_KEYS.items()}
+    params["loss"] = config.loss
     if text_in_link(config):
         params["mode"] = config.mode
         params["text"] = config.text
     return params
+
+
+def _text(value) -> str:
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    return repr(value) if isinstance(value, float) else str(value)
 
 
 def text_in_link(config: AppConfig) -> bool:
@@ -110,19 +106,32 @@ def text_in_link(config: AppConfig) -> bool:
 
 
 def from_query(params: dict[str, str]) -> tuple[AppConfig, list[str]]:
-    """The config a link describes, and a message for each parameter that was ignored as invalid."""
-    values: dict[str, object] = {}
+    """The config a link describes, and a message for each parameter that was ignored as invalid.
+
+    Messages quote the parameter's name and value; the app shows them as plain text.
+    """
     problems: list[str] = []
-    default = AppConfig()
-    for field in fields(AppConfig):
-        key = _KEYS.get(field.name)
-        if key is None or key not in params:
-            continue
-        try:
-            values[field.name] = _PARSERS[field.name](params[key])
-        except ValueError as error:
-            problems.append(f"{key}={params[key]!r} ignored: {error}")
-    config = replace(default, **values)
+    sequence = {}
+    for name, key in _SEQUENCE_KEYS.items():
+        if key in params:
+            try:
+                sequence[name] = _SEQUENCE_PARSERS[name](params[key])
+            except ValueError as error:
+                problems.append(f"{key}={params[key]!r} ignored: {error}")
+    model = DEFAULT_MODEL
+    for name, key in _MODEL_KEYS.items():
+        if key in params:
+            try:
+                model = replace(model, **{name: _typed(name, params[key])})
+            except ValueError as error:
+                problems.append(f"{key}={params[key]!r} ignored: {error}")
+    config = replace(AppConfig(), **sequence, model=model)
+    for key, parse, name in (("cells", _cells, "cells"), ("loss", _choice(LOSSES), "loss")):
+        if key in params:
+            try:
+                config = replace(config, **{name: parse(params[key])})
+            except ValueError as error:
+                problems.append(f"{key}={params[key]!r} ignored: {error}")
     mode, text = preset_text(config.preset, config.preset_length, config.preset_seed)
     config = replace(config, mode=mode, text=text)
     if "text" in params:
@@ -134,21 +143,35 @@ def from_query(params: dict[str, str]) -> tuple[AppConfig, list[str]]:
     return config, problems
 
 
+_FIELD_TYPES = {f.name: f.type for f in fields(ModelSettings)}
+
+
+def _typed(name: str, text: str):
+    """A link's text as the ModelSettings field's type (the dataclass then checks its range)."""
+    kind = _FIELD_TYPES[name]
+    if kind == "bool":
+        return _flag(text)
+    if kind == "int":
+        return _integer(text)
+    if kind == "float":
+        value = float(text)
+        if not math.isfinite(value):
+            raise ValueError("must be a finite number")
+        return value
+    return text
+
+
+def _integer(text: str) -> int:
+    if not text.strip().lstrip("+-").isdigit() or len(text) > 12:
+        raise ValueError("must be a whole number")
+    return int(text)
+
+
 def _int_in(low: int, high: int):
     def parse(text: str) -> int:
-        value = int(text)
+        value = _integer(text)
         if not low <= value <= high:
             raise ValueError(f"must be an integer in {low}..{high}")
-        return value
-
-    return parse
-
-
-def _float_in(low: float, high: float):
-    def parse(text: str) -> float:
-        value = float(text)
-        if not (math.isfinite(value) and low <= value <= high):
-            raise ValueError(f"must be a number in {low:g}..{high:g}")
         return value
 
     return parse
@@ -165,10 +188,10 @@ def _choice(options):
 
 def _cells(text: str) -> tuple[str, ...]:
     chosen = () if text == "none" else tuple(c for c in text.split(",") if c)
-    unknown = [c for c in chosen if c not in CELLS]
+    unknown = [c for c in chosen if c not in CELL_NAMES]
     if unknown:
-        raise ValueError(f"unknown cell {unknown[0]!r}; choose from {', '.join(CELLS)}")
-    return tuple(c for c in CELLS if c in chosen)
+        raise ValueError(f"unknown cell {unknown[0]!r}; choose from {', '.join(CELL_NAMES)}")
+    return tuple(c for c in CELL_NAMES if c in chosen)
 
 
 def _flag(text: str) -> bool:
@@ -177,18 +200,8 @@ def _flag(text: str) -> bool:
     return text == "1"
 
 
-_PARSERS = {
+_SEQUENCE_PARSERS = {
     "preset": _choice(PRESET_CHOICES),
     "preset_length": _int_in(2, MAX_STEPS),
     "preset_seed": _int_in(0, 2**31 - 1),
-    "cells": _cells,
-    "gru_variant": _choice(GRU_VARIANTS),
-    "hidden_size": _int_in(1, MAX_HIDDEN),
-    "num_layers": _int_in(1, MAX_LAYERS),
-    "bidirectional": _flag,
-    "seed": _int_in(0, 2**31 - 1),
-    "init": _choice(INITS),
-    "recurrent_scale": _float_in(*SCALE_RANGE),
-    "forget_bias": _float_in(*FORGET_BIAS_RANGE),
-    "loss": _choice(LOSSES),
 }

@@ -6,9 +6,9 @@ import streamlit as st
 
 from lstmviz import export
 
-from .compute import Computed
+from .compute import View
 from .config import AppConfig
-from .models import active_models
+from .models import loaded_models
 
 EXPORT_VALUES = 1_000_000
 """Most values in one downloaded file (about 35 MB of CSV); longer traces are cut to a step window."""
@@ -31,22 +31,10 @@ def snippet(config: AppConfig, shortened: bool = False) -> str:
     )
     if shortened and len(sequence) > SHOWN_SEQUENCE_CHARS:
         sequence = sequence[:SHOWN_SEQUENCE_CHARS] + " …  # shortened here: the downloaded file has all of it"
-    return export.python_snippet(
-        config.cells,
-        sequence,
-        loss=config.loss,
-        hidden_size=config.hidden_size,
-        num_layers=config.num_layers,
-        bidirectional=config.bidirectional,
-        gru_variant=config.gru_variant,
-        init=config.init,
-        recurrent_scale=config.recurrent_scale,
-        forget_bias=config.forget_bias,
-        seed=config.seed,
-    )
+    return export.python_snippet(config.cells, sequence, config.model, loss=config.loss)
 
 
-def export_window(result: Computed) -> tuple[int, int | None]:
+def export_window(result: View) -> tuple[int, int | None]:
     """The step window ``[start, stop)`` of the files: everything, or a chosen cut under the limit."""
     total = export.value_count(result.traces)
     if total <= EXPORT_VALUES:
@@ -62,7 +50,7 @@ def export_window(result: Computed) -> tuple[int, int | None]:
     return int(start), int(start) + steps
 
 
-def section(config: AppConfig, result: Computed) -> None:
+def section(config: AppConfig, result: View) -> None:
     st.header("Downloads")
     start, stop = export_window(result)
     name = "lstmviz-trace" if stop is None else f"lstmviz-trace-t{start}-{stop - 1}"
@@ -85,9 +73,9 @@ def section(config: AppConfig, result: Computed) -> None:
         key="dl_json",
     )
     st.subheader("Reproduce in Python")
-    if active_models() is not None:
+    if loaded_models() is not None:
         st.caption(
-            "The charts show supplied models; this snippet rebuilds fresh cells with the sidebar's settings."
+            "The charts show loaded models; this snippet rebuilds fresh cells with the sidebar's settings."
         )
     st.code(snippet(config, shortened=True), language="python")
     st.download_button(

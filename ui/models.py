@@ -1,8 +1,9 @@
-"""Models other than the sidebar's fresh cells (for example trained ones from the training lab).
+"""Loaded models: trained ones from the training lab, an uploaded state_dict, or the shipped example.
 
 ``use_models("trained on adding, step 500", {"lstm": model, "gru": other})`` makes every page trace
-these models instead of freshly built ones, until :func:`clear_models` (the sidebar offers a button).
-Keys are cell names ("rnn", "lstm", "gru"); each model's spec must be of that cell.
+these models for their cells, until :func:`clear_models` (the sidebar offers a button). A loaded model
+stands in for its cell kind only: the other enabled cells are still built fresh from the sidebar's
+settings, with the loaded model's input size, so a trained LSTM can be shown beside a fresh RNN.
 """
 
 from __future__ import annotations
@@ -13,17 +14,34 @@ from dataclasses import astuple, dataclass
 
 import streamlit as st
 
-from lstmviz import Model
-from lstmviz.model import CELLS
+from lstmviz import CELL_NAMES, Model
 
 _STATE_KEY = "lstmviz_models"
 
 
 @dataclass(frozen=True)
-class ActiveModels:
+class LoadedModels:
     label: str
     models: dict[str, Model]
     key: str  # digest of specs and weights: part of the cache key
+
+    def describe(self) -> str:
+        """The loaded models' real sizes, e.g. "LSTM: 1 layer, input 1, hidden 32"."""
+        parts = []
+        for model in self.models.values():
+            spec = model.spec
+            extra = [f"{spec.num_layers} layer{'s' if spec.num_layers > 1 else ''}",
+                     f"input {spec.input_size}", f"hidden {spec.hidden_size}"]
+            extra += ["bidirectional"] * spec.bidirectional + [f"proj_size {spec.proj_size}"] * bool(spec.proj_size)
+            extra += ["no bias"] * (not spec.bias)
+            parts.append(f"{model_title(model)}: {', '.join(extra)}")
+        return "; ".join(parts)
+
+
+def model_title(model: Model) -> str:
+    from lstmviz.cells import cell_for
+
+    return cell_for(model.spec).title
 
 
 def models_digest(models: Mapping[str, Model]) -> str:
@@ -39,13 +57,16 @@ def models_digest(models: Mapping[str, Model]) -> str:
 
 
 def use_models(label: str, models: dict[str, Model]) -> None:
-    """Trace ``models`` (keyed "rnn"/"lstm"/"gru") on every page instead of fresh cells."""
-    for cell, model in models.items():
-        if cell not in CELLS or model.spec.cell != cell:
-            raise ValueError(f"models must be keyed by their cell ({', '.join(CELLS)}); got {cell!r}")
+    """Trace ``models`` (keyed by their cell name) on every page instead of fresh cells of their kind."""
     if not models:
         raise ValueError("use_models needs at least one model")
-    st.session_state[_STATE_KEY] = ActiveModels(label, dict(models), models_digest(models))
+    for cell, model in models.items():
+        if cell not in CELL_NAMES or model.spec.cell != cell:
+            raise ValueError(f"models must be keyed by their cell ({', '.join(CELL_NAMES)}); got {cell!r}")
+    inputs = {model.spec.input_size for model in models.values()}
+    if len(inputs) > 1:
+        raise ValueError(f"loaded models must read the same input size, got {sorted(inputs)}")
+    st.session_state[_STATE_KEY] = LoadedModels(label, dict(models), models_digest(models))
 
 
 def clear_models() -> None:
@@ -53,5 +74,5 @@ def clear_models() -> None:
     st.session_state.pop(_STATE_KEY, None)
 
 
-def active_models() -> ActiveModels | None:
+def loaded_models() -> LoadedModels | None:
     return st.session_state.get(_STATE_KEY)

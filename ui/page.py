@@ -1,24 +1,28 @@
-"""What every page does first: get the config's traces, show errors and warnings, pick layers, plot."""
+"""What every page does first: get the view, show errors and warnings, pick layers, plot."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 
-import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
-from lstmviz.plots import CELL_LABELS, DIRECTION_LABELS
+from lstmviz.equations import aligned
+from lstmviz.plots import DIRECTION_LABELS
 
-from .compute import Computed, compute
+from .compute import Refused, View, compute
 from .config import AppConfig
-from .models import active_models
+from .models import loaded_models
+from .safe_text import plain
 from .sidebar import CONFIG_KEY
 
 _LAST_GOOD = "last_good_config"
 _SEQUENCE_FIELDS = ("preset", "preset_length", "preset_seed", "edited", "mode", "text")
-PLOTLY_CONFIG = {"displaylogo": False}
+PLOTLY_CONFIG = {
+    "displaylogo": False,
+    "toImageButtonOptions": {"format": "svg", "filename": "lstmviz-chart"},
+}
 
 
 def config() -> AppConfig:
@@ -41,103 +45,94 @@ def _rerun_through_router() -> None:
     st.rerun()
 
 
-def load() -> tuple[AppConfig, Computed] | None:
-    """The traces to draw, after showing any error or warning; None when there is nothing to draw.
+def load() -> tuple[AppConfig, View] | None:
+    """The view to draw, after showing any error or warning; None when there is nothing to draw.
 
-    An input that cannot be traced shows the parser's message, and the charts keep showing the last
-    input that worked (if any), so a typo while typing does not blank the page.
+    An input that cannot be traced shows the reason, and the charts keep showing the last input that
+    worked (if any), so a typo while typing does not blank the page.
     """
     current = config()
     if not current.cells:
-        st.info("Enable at least one cell (RNN, LSTM, GRU) in the sidebar.")
+        st.info("Enable at least one cell in the sidebar.")
         return None
-    models = active_models()
-    supplied = None if models is None else models.models
-    result = compute(current, supplied)
-    if result.error is None:
+    loaded = loaded_models()
+    models = None if loaded is None else loaded.models
+    result = compute(current, models)
+    if isinstance(result, View):
         st.session_state[_LAST_GOOD] = current
     else:
-        st.error(f"Cannot trace this input: {result.error}")
+        st.error(plain(f"Cannot trace this input: {result.message}"))
         fallback = st.session_state.get(_LAST_GOOD)
         if fallback is None or fallback.models_key != current.models_key:
             return None
         st.caption("The charts below show the last input that worked.")
         # Keep the current settings with the last sequence that worked, or else the last config.
         with_old_sequence = replace(current, **{name: getattr(fallback, name) for name in _SEQUENCE_FIELDS})
-        current, result = with_old_sequence, compute(with_old_sequence, supplied)
-        if result.error is not None:
-            current, result = fallback, compute(fallback, supplied)
+        current, result = with_old_sequence, compute(with_old_sequence, models)
+        if isinstance(result, Refused):
+            current, result = fallback, compute(fallback, models)
     _describe(current, result)
     _warn_exploding(current, result)
     return current, result
 
 
-def _describe(current: AppConfig, result: Computed) -> None:
-    steps, features = result.x.shape
+def _describe(current: AppConfig, view: View) -> None:
+    steps, features = view.x.shape
     source = "typed" if current.edited else f"preset {current.preset}"
-    if result.vocabulary is not None:
-        source = f"characters, vocabulary {''.join(result.vocabulary)!r}"
+    if view.vocabulary is not None:
+        source = f"characters, vocabulary {''.join(view.vocabulary)!r}"
     st.caption(
-        f"x: {steps:,} steps × {features} feature{'s' if features > 1 else ''} ({source}) · "
-        f"loss L = {'Σ output[T]' if current.loss == 'last' else 'Σ_t Σ output[t]'} · "
-        f"computed in {result.seconds:.2f} s"
+        plain(
+            f"x: {steps:,} steps (t = 0 … {steps - 1}) × {features} feature{'s' if features > 1 else ''} "
+            f"({source}) · loss L = {'Σ output[T]' if current.loss == 'last' else 'Σ_t Σ output[t]'} · "
+            f"traced in float64 in {view.seconds:.2f} s"
+        )
     )
 
 
-def _warn_exploding(current: AppConfig, result: Computed) -> None:
-    if not result.nonfinite:
+def _warn_exploding(current: AppConfig, view: View) -> None:
+    if not view.nonfinite:
         return
     parts = []
-    for cell, counts in result.nonfinite.items():
+    for cell, counts in view.nonfinite.items():
         names = ", ".join(sorted({name.split(" ")[0] for name in counts}))
-        parts.append(f"{CELL_LABELS[cell]}: {sum(counts.values()):,} values in {names}")
+        parts.append(f"{view.labels[cell]}: {sum(counts.values()):,} values in {names}")
     st.warning(
-        "**Exploding values.** Some numbers grew past what float32 holds (about 3.4·10³⁸) and became "
-        f"inf or NaN ({'; '.join(parts)}). This is the exploding-gradient side of the Pascanu bound: "
-        "each step back multiplies δh by (∂h_{t+1}/∂h_t)ᵀ, whose norm is about γ·σ_max(W_hh); "
-        f"at recurrent scale {current.recurrent_scale:g} that factor is above 1, so the product grows "
+        "**Exploding values.** Some numbers grew past what float64 holds (about 1.8·10³⁰⁸) and became "
+        f"inf or NaN ({plain('; '.join(parts))}). Each step back multiplies δh by the step Jacobian, "
+        "whose norm for the RNN is at most γ·σ_max(W_hh) (Pascanu et al. 2013); at recurrent scale "
+        f"{current.model.recurrent_scale:g} that factor can pass 1, and an unsaturated (relu) state grows "
         "geometrically. The charts leave these values blank and say how many. Lower the recurrent "
-        "scale or shorten the sequence (in training: gradient clipping)."
+        "scale or shorten the sequence (in training: clip the gradient)."
     )
 
 
-def pick_layer(result: Computed, key: str) -> tuple[int, int]:
+def pick_layer(view: View, key: str) -> tuple[int, int]:
     """Layer and direction selectors (shown only when there is a choice)."""
-    layers = max(t.spec.num_layers for t in result.traces.values())
-    bidirectional = any(t.spec.bidirectional for t in result.traces.values())
+    layers = max(t.spec.num_layers for t in view.traces.values())
+    bidirectional = any(t.spec.bidirectional for t in view.traces.values())
     left, right = st.columns(2)
-    layer = 0
-    direction = 0
+    layer = direction = 0
     if layers > 1:
         layer = left.selectbox("Layer", range(layers), key=f"{key}_layer", persist_state="session")
     if bidirectional:
-        direction = right.segmented_control(
-            "Direction",
-            (0, 1),
-            format_func=DIRECTION_LABELS.__getitem__,
-            required=True,
-            default=0,
-            key=f"{key}_direction",
-            persist_state="session",
-        )
+        direction = right.segmented_control("Direction", (0, 1), format_func=DIRECTION_LABELS.__getitem__,
+                                            required=True, default=0, key=f"{key}_direction",
+                                            persist_state="session")
     return layer, direction
 
 
-def clamp_layer(result: Computed, cell: str, layer: int, direction: int) -> tuple[int, int]:
-    """A layer and direction that exist for ``cell`` (supplied models may differ in depth)."""
-    spec = result.traces[cell].spec
+def clamp_layer(view: View, cell: str, layer: int, direction: int) -> tuple[int, int]:
+    """A layer and direction that exist for ``cell`` (loaded models may differ in depth)."""
+    spec = view.traces[cell].spec
     return min(layer, spec.num_layers - 1), min(direction, spec.directions - 1)
 
 
 def latex_block(lines: list[str], small: bool = False) -> None:
-    """Equations aligned on their first '='; a line starting with '=' continues the one above."""
-    rows = [f"&{line}" if line.startswith("=") else line.replace("=", "&=", 1) for line in lines]
-    st.latex((r"\small" if small else "") + r"\begin{aligned}" + r" \\ ".join(rows) + r"\end{aligned}")
+    """Equations aligned on each line's first top-level relation; a line starting with '=' continues."""
+    st.latex(aligned(lines, small))
 
 
-def show(fig: go.Figure, key: str | None = None) -> None:
-    st.plotly_chart(fig, width="stretch", config=PLOTLY_CONFIG, key=key)
-
-
-def hidden_sizes(result: Computed) -> int:
-    return int(np.max([t.spec.output_size for t in result.traces.values()]))
+def show(fig: go.Figure, key: str | None = None, **kwargs) -> None:
+    """A chart at full width; its colours are the figure's own (no theme replaces them)."""
+    return st.plotly_chart(fig, width="stretch", config=PLOTLY_CONFIG, key=key, theme=None, **kwargs)

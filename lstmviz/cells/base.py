@@ -160,8 +160,8 @@ class Cell:
     sigmoid_gates: ClassVar[frozenset[str]] = frozenset()  # gates in 0..1 (the others are tanh or linear)
     linear_gates: ClassVar[frozenset[str]] = frozenset()  # gates with no squashing at all
     paths: ClassVar[tuple[BackwardPath, ...]] = ()
+    carry_label: ClassVar[str] = ""  # what the product of :meth:`carry` over steps is called
     pascanu_gamma: ClassVar[float | None] = None  # bound on |phi'| when d s_t/d s_{t-1} = diag(phi') W_hh
-    factor_slots: ClassVar[tuple[str, ...]] = ()  # substituted numbers that are multiplied
 
     def __init__(self, spec: ModelSpec) -> None:
         self.spec = spec

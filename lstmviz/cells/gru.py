@@ -73,7 +73,6 @@ class GRU(Cell):
     variants = ("pytorch", "tutorial")
     torch_class = "GRU"
     sigmoid_gates = frozenset("rz")
-    factor_slots = ("n", "h_prev")
 
     @property
     def tutorial(self) -> bool:
@@ -82,6 +81,10 @@ class GRU(Cell):
     @property
     def title(self) -> str:
         return "GRU (tutorial)" if self.tutorial else "GRU (PyTorch)"
+
+    @property
+    def carry_label(self) -> str:
+        return "∏ (1 − z_k): the direct path" if self.tutorial else "∏ z_k: the direct path"
 
     @property
     def paths(self) -> tuple[BackwardPath, ...]:
@@ -303,12 +306,12 @@ class GRU(Cell):
         if self.tutorial:
             return lines + [
                 r"h_{{{t}}} = (1 - z_{{{t}}})\,h_{{{tp}}} + z_{{{t}}}\," + cand,
-                r"= (1 - {z}) \cdot {h_prev} + {z} \cdot {n}",
+                r"= (1 - {z:p}) \cdot {h_prev:p} + {z} \cdot {n:p}",
                 end,
             ]
         return lines + [
             r"h_{{{t}}} = (1 - z_{{{t}}})\," + cand + r" + z_{{{t}}}\,h_{{{tp}}}",
-            r"= (1 - {z}) \cdot {n} + {z} \cdot {h_prev}",
+            r"= (1 - {z:p}) \cdot {n:p} + {z} \cdot {h_prev:p}",
             end,
         ]
 
@@ -321,7 +324,7 @@ class GRU(Cell):
         keep = r"(1 - z_{{{tn}}})" if self.tutorial else r"z_{{{tn}}}"
         first = [head + " = {dh}"] if last else [
             head + r" + \delta h_{{{tn}}} \, " + keep + r" + (\text{{through the gates of }} {tn})",
-            r"= {dh_direct} + {from_direct} + {from_gates} = {dh}",
+            r"= {dh_direct} + {from_direct:p} + {from_gates:p} = {dh}",
         ]
         return first + [
             r"\delta a^r_{{{t}}} = {da_r}, \quad \delta a^z_{{{t}}} = {da_z}, \quad \delta a^n_{{{t}}} = {da_n}"

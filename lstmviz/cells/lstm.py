@@ -53,9 +53,9 @@ class LSTM(Cell):
     cell_state = True
     projection = True
     forget_row = "f"
+    carry_label = "∏ f_k: the cell path"
     torch_class = "LSTM"
     sigmoid_gates = frozenset("ifo")
-    factor_slots = ("c_prev", "g", "c", "m")
     paths = (
         BackwardPath("highway", "the cell highway", r"\delta c_{t} \odot f_{t}"),
         BackwardPath("gates", "through h and the gates", r"W_{hh}^{\top} \delta a_{t}"),
@@ -235,7 +235,7 @@ class LSTM(Cell):
                  for k in self.rows]
         lines += [
             r"c_{{{t}}} = f_{{{t}}}\,c_{{{tp}}} + i_{{{t}}}\,g_{{{t}}}",
-            r"= {f} \cdot {c_prev} + {i} \cdot {g}",
+            r"= {f} \cdot {c_prev:p} + {i} \cdot {g:p}",
             r"= {c}" + (r" \quad \text{{(clamped)}}" if "c" in clamped else ""),
         ]
         if self.spec.proj_size:
@@ -262,13 +262,13 @@ class LSTM(Cell):
             return [
                 r"\delta h_{{{t}}} = \partial \ell_{{{t}}} / \partial h_{{{t}}} = {dh}",
                 dc_line,
-                r"= {dm} \cdot {o} \cdot (1 - \tanh^2 {c}) = {dc}",
+                r"= {dm} \cdot {o:p} \cdot (1 - \tanh^2({c})) = {dc}",
             ]
         return [
             r"\delta h_{{{t}}} = \partial \ell_{{{t}}} / \partial h_{{{t}}} + W_{{hh}}^{{\top}} \delta a_{{{tn}}}",
-            r"= {dh_direct} + {from_gates} = {dh}",
+            r"= {dh_direct} + {from_gates:p} = {dh}",
             dc_line + r" + \delta c_{{{tn}}} \, f_{{{tn}}}",
-            r"= {dm} \cdot {o} \cdot (1 - \tanh^2 {c}) + {from_highway} = {dc}",
+            r"= {dm} \cdot {o:p} \cdot (1 - \tanh^2({c})) + {from_highway:p} = {dc}",
         ]
 
     def backward_slots(self, q, p) -> dict[str, np.ndarray]:

@@ -48,9 +48,9 @@ class MinGRU(Cell):
     rows = ("z", "n")
     gates = ("z", "n")
     recurrent = False
+    carry_label = "∏ (1 − z_k): the direct path"
     sigmoid_gates = frozenset("z")
     linear_gates = frozenset("n")
-    factor_slots = ("n", "h_prev")
     paths = (BackwardPath("direct", "the direct path", r"\delta h_{t} \odot (1 - z_{t})"),)
 
     def symbol(self, letter: str) -> str:
@@ -135,7 +135,7 @@ class MinGRU(Cell):
             gate_line("z", r"\sigma", "z" in clamped),
             gate_line("n", "", "n" in clamped, self.symbol("n")),
             r"h_{{{t}}} = (1 - z_{{{t}}})\,h_{{{tp}}} + z_{{{t}}}\,\tilde{{h}}_{{{t}}}",
-            r"= (1 - {z}) \cdot {h_prev} + {z} \cdot {n}",
+            r"= (1 - {z:p}) \cdot {h_prev:p} + {z} \cdot {n:p}",
             end,
         ]
 
@@ -148,7 +148,7 @@ class MinGRU(Cell):
             return [head + " = {dh}"]
         return [
             head + r" + \delta h_{{{tn}}} \, (1 - z_{{{tn}}})",
-            r"= {dh_direct} + {from_direct} = {dh}",
+            r"= {dh_direct} + {from_direct:p} = {dh}",
         ]
 
     def backward_slots(self, q, p) -> dict[str, np.ndarray]:

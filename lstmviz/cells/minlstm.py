@@ -50,10 +50,10 @@ class MinLSTM(Cell):
     rows = ("f", "i", "n")
     gates = ("f", "i", F, I, "n")
     recurrent = False
+    carry_label = "∏ f′_k: the direct path"
     forget_row = "f"
     sigmoid_gates = frozenset(("f", "i", F, I))
     linear_gates = frozenset("n")
-    factor_slots = ("n", "h_prev")
     paths = (BackwardPath("direct", "the direct path", r"\delta h_{t} \odot f'_{t}"),)
 
     def symbol(self, letter: str) -> str:
@@ -167,9 +167,9 @@ class MinLSTM(Cell):
         clamp_note = r" \quad \text{{(clamped)}}"
         norm = [
             r"f'_{{{t}}} = {fp}" + clamp_note if F in clamped
-            else r"f'_{{{t}}} = f_{{{t}}} / (f_{{{t}}} + i_{{{t}}}) = {f} / ({f} + {i}) = {fp}",
+            else r"f'_{{{t}}} = f_{{{t}}} / (f_{{{t}}} + i_{{{t}}}) = {f} / ({f} + {i:p}) = {fp}",
             r"i'_{{{t}}} = {ip}" + clamp_note if I in clamped
-            else r"i'_{{{t}}} = i_{{{t}}} / (f_{{{t}}} + i_{{{t}}}) = {i} / ({f} + {i}) = {ip}",
+            else r"i'_{{{t}}} = i_{{{t}}} / (f_{{{t}}} + i_{{{t}}}) = {i} / ({f} + {i:p}) = {ip}",
         ]
         return [
             gate_line("f", r"\sigma", "f" in clamped),
@@ -177,7 +177,7 @@ class MinLSTM(Cell):
             *norm,
             gate_line("n", "", "n" in clamped, self.symbol("n")),
             r"h_{{{t}}} = f'_{{{t}}}\,h_{{{tp}}} + i'_{{{t}}}\,\tilde{{h}}_{{{t}}}",
-            r"= {fp} \cdot {h_prev} + {ip} \cdot {n}",
+            r"= {fp} \cdot {h_prev:p} + {ip} \cdot {n:p}",
             end,
         ]
 
@@ -189,7 +189,7 @@ class MinLSTM(Cell):
         head = r"\delta h_{{{t}}} = \partial \ell_{{{t}}} / \partial h_{{{t}}}"
         if last:
             return [head + " = {dh}"]
-        return [head + r" + \delta h_{{{tn}}} \, f'_{{{tn}}}", r"= {dh_direct} + {from_direct} = {dh}"]
+        return [head + r" + \delta h_{{{tn}}} \, f'_{{{tn}}}", r"= {dh_direct} + {from_direct:p} = {dh}"]
 
     def backward_slots(self, q, p) -> dict[str, np.ndarray]:
         return {"dh": q["dh"], "dh_direct": q["dh_direct"], "from_direct": q["next_direct"]}

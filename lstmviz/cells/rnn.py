@@ -43,7 +43,6 @@ class RNN(Cell):
     nonlinearities = ("tanh", "relu")
     torch_class = "RNN"
     pascanu_gamma = 1.0  # |tanh'| <= 1 and relu' <= 1
-    factor_slots = ()
     paths = (BackwardPath("gates", "through W_hh", r"W_{hh}^{\top} \delta a_{t}"),)
 
     @property
@@ -131,9 +130,9 @@ class RNN(Cell):
         head = r"\delta h_{{{t}}} = \partial \ell_{{{t}}} / \partial h_{{{t}}}"
         first = [head + " = {dh}"] if last else [
             head + r" + W_{{hh}}^{{\top}} \delta a_{{{tn}}}",
-            r"= {dh_direct} + {from_gates} = {dh}",
+            r"= {dh_direct} + {from_gates:p} = {dh}",
         ]
-        return first + [r"\delta a_{{{t}}} = \delta h_{{{t}}} \, " + slope + r" = {dh} \cdot {slope} = {da}"]
+        return first + [r"\delta a_{{{t}}} = \delta h_{{{t}}} \, " + slope + r" = {dh} \cdot {slope:p} = {da}"]
 
     def backward_slots(self, q, p) -> dict[str, np.ndarray]:
         slope = (q["a_h"] > 0).astype(float) if self.relu else 1 - np.tanh(q["a_h"]) ** 2

@@ -1,8 +1,9 @@
 """LaTeX pieces the cells share, and the one number format of every substituted equation.
 
-Templates are ``str.format`` strings: ``{name}`` is a number (a slot), ``{{``/``}}`` are literal
-braces, ``{t}`` is the step, ``{tp}`` the step processed before it and ``{tn}`` the one after it.
-:func:`fill` writes numbers with :func:`number`; the in-browser stepper formats with the same rules.
+Templates are ``str.format`` strings: ``{name}`` is a number (a slot), ``{name:p}`` a number that is
+multiplied or subtracted (negative ones in parentheses), ``{{``/``}}`` are literal braces, ``{t}`` is
+the step, ``{tp}`` the step processed before it and ``{tn}`` the one after it. :func:`fill` writes
+numbers with :func:`number`; the in-browser stepper formats with the same rules.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ def gate_line(letter: str, activation: str, clamped: bool, symbol: str | None = 
 
 def number(value: float) -> str:
     """4 significant digits; ``1.2 \\times 10^{-5}`` for small or large ones; NaN and infinities."""
+    value = float(value)
     if math.isnan(value):
         return r"\text{NaN}"
     if math.isinf(value):
@@ -65,8 +67,15 @@ def factor(value: float) -> str:
     return f"({text})" if text.startswith("-") else text
 
 
+class _Shown(float):
+    """A number as a template shows it: ``{x}`` plain, ``{x:p}`` as a factor."""
+
+    def __format__(self, spec: str) -> str:
+        return factor(float(self)) if spec == "p" else number(float(self))
+
+
 def fill(templates: Sequence[str], values: Mapping[str, float], *, t: int, tp: int | str,
-         tn: int | str, factors: Sequence[str] = ()) -> list[str]:
+         tn: int | str) -> list[str]:
     """The templates with the numbers of one unit at one step."""
-    shown = {name: (factor if name in factors else number)(float(v)) for name, v in values.items()}
+    shown = {name: _Shown(v) for name, v in values.items()}
     return [line.format(t=t, tp=tp, tn=tn, **shown) for line in templates]
