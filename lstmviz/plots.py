@@ -108,7 +108,8 @@ def _plottable(values: np.ndarray, *, log: bool = False, tiny: float = 0.0) -> t
 
     float32 on a linear scale; float64 on a log scale, where a norm may pass float32's range.
     """
-    out = np.array(values, dtype=np.float64 if log else np.float32)
+    with np.errstate(over="ignore"):  # beyond float32's range: inf, counted below
+        out = np.array(values, dtype=np.float64 if log else np.float32)
     bad = ~np.isfinite(out)
     low = (np.abs(out) <= tiny) & ~bad if log else np.zeros_like(bad)
     out[bad | low] = np.nan
@@ -121,8 +122,8 @@ def _blank_notes(nonfinite: int, low: int = 0, tiny: float = 0.0) -> list[str]:
         notes.append(f"{nonfinite:,} values are inf/NaN (exploded) and left blank")
     if low:
         notes.append(
-            f"{low:,} values are 0 or below {tiny:.1e} (the number format's smallest normal number: "
-            "underflow, not signal) and are not drawn"
+            f"{low:,} values are 0 or underflow below {tiny:.1e} (the number format's smallest normal "
+            "number): not drawn on the log scale"
         )
     return notes
 

@@ -13,10 +13,11 @@ from streamlit.testing.v1 import AppTest
 
 import lstmviz
 from lstmviz import export
-from ui.compute import run
-from ui.config import AppConfig, from_query, to_query
+from ui.compute import Refused, View, run
+from ui.config import DEFAULT_MODEL, AppConfig, from_query, to_query
 from ui.csv_input import csv_text
-from ui.models import ActiveModels, models_digest
+from ui.models import LoadedModels, models_digest
+from ui.safe_text import plain
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 PAGES = ["pages/step_through.py", "pages/gates_states.py", "pages/gradients.py", "pages/equations.py"]
@@ -80,9 +81,9 @@ def test_step_through_shows_all_three_cells_by_default(default_app):
     charts = _charts(default_app)
     for cell in ("rnn", "lstm", "gru"):
         assert {f"step_diagram_{cell}", f"step_bars_{cell}", f"step_heatmap_{cell}"} <= set(charts)
-    assert len(default_app.latex) == 3
+    assert len(default_app.latex) == 6  # forward and backward equations of each cell
     assert default_app.slider(key="step_t").value == 0
-    assert any("x: 30 steps × 1 feature (preset impulse)" in c.value for c in default_app.caption)
+    assert any("x: 30 steps (t = 0 … 29) × 1 feature (preset impulse)" in c.value for c in default_app.caption)
 
 
 @pytest.mark.parametrize("page", PAGES[1:])
@@ -92,7 +93,7 @@ def test_every_page_renders_without_exception(default_app, page):
     if page != "pages/equations.py":
         assert len(default_app.get("plotly_chart")) >= 4
     else:
-        assert len(default_app.latex) >= 6
+        assert len(default_app.latex) >= 6 and not default_app.error
 
 
 def test_default_view_shows_the_rnn_gradient_dying_while_the_lstm_keeps_it(default_app):
@@ -142,12 +143,12 @@ def test_an_invalid_sequence_shows_the_parser_error_and_the_rest_still_renders()
     at = _app()
     at.text_area(key="w_text").input("1, 2, x, 4").run()
     assert not at.exception
-    assert any("'x' at position 3 is not a number" in e.value for e in at.error)
+    assert any(plain("'x' at position 3 is not a number") in e.value for e in at.error)
     assert len(at.get("plotly_chart")) >= 9  # the last input that worked
     at.button_group(key="w_cells").set_value(["gru"]).run()  # settings still apply meanwhile
     assert {k for k in _charts(at) if k.startswith("step_diagram")} == {"step_diagram_gru"}
     at.switch_page("pages/equations.py").run()
-    assert len(at.latex) >= 6 and not at.exception
+    assert len(at.latex) == 2 and not at.exception  # the GRU's forward and backward equations
 
 
 def test_an_invalid_sequence_on_a_fresh_session_shows_only_the_error():
@@ -159,11 +160,21 @@ def test_an_invalid_sequence_on_a_fresh_session_shows_only_the_error():
 
 
 def test_exploding_values_are_explained_and_still_plotted():
-    query = {"preset": "noise", "len": "1000", "cells": "rnn", "init": "orthogonal", "scale": "3.0"}
+    query = {"preset": "noise", "len": "3000", "cells": "rnn", "nl": "relu", "scale": "3.0"}
     at = _app(query, page="pages/gradients.py")
     assert not at.exception
     assert any("Exploding values" in w.value for w in at.warning)
-    assert "inf/NaN" in _charts(at)["grad_h"]["layout"]["title"]["text"]
+    # Past the exploded states nothing flows back (relu' of NaN is 0, as in torch): said, not drawn.
+    assert "not drawn on the log scale" in _charts(at)["grad_h"]["layout"]["title"]["text"]
+    at.switch_page("pages/gates_states.py").run()
+    assert "inf/NaN" in _charts(at)["gates_heatmap_rnn"]["layout"]["title"]["text"]
+
+
+def test_a_saturated_tanh_rnn_does_not_explode_and_the_help_says_why():
+    query = {"preset": "noise", "len": "1000", "cells": "rnn", "init": "orthogonal", "scale": "3.0"}
+    at = _app(query, page="pages/gradients.py")
+    assert not at.warning
+    assert "saturates" in at.slider(key="w_scale").help and "relu" in at.slider(key="w_scale").help
 
 
 def test_csv_upload_fills_the_box_and_bad_files_say_why():
@@ -171,10 +182,10 @@ def test_csv_upload_fills_the_box_and_bad_files_say_why():
     at.file_uploader(key="w_csv").upload("seq.csv", b"a,b\n1,0\n0,1\n0.5,0.5\n", "text/csv").run()
     _no_problems(at)
     assert at.text_area(key="w_text").value == "1,0\n0,1\n0.5,0.5\n"
-    assert "x: 3 steps × 2 features" in " ".join(c.value for c in at.caption)
+    assert "x: 3 steps (t = 0 … 2) × 2 features" in " ".join(c.value for c in at.caption)
     big = b"1\n" * 600_000
     at.file_uploader(key="w_csv").set_value(("big.csv", big, "text/csv")).run()
-    assert any("big.csv" in e.value and "up to 1 MB" in e.value for e in at.error)
+    assert any(plain("big.csv") in e.value and "up to 1 MB" in e.value for e in at.error)
     assert len(at.get("plotly_chart")) >= 9 and not at.exception
 
 
@@ -208,7 +219,7 @@ def test_query_params_restore_a_config():
 def test_a_link_carries_typed_text():
     at = _app({"text": "早上好", "mode": "text", "cells": "gru"})
     _no_problems(at)
-    assert "x: 3 steps × 3 features" in " ".join(c.value for c in at.caption)
+    assert "x: 3 steps (t = 0 … 2) × 3 features" in " ".join(c.value for c in at.caption)
     assert at.query_params["text"] == "早上好"
 
 
@@ -216,35 +227,28 @@ def test_a_bad_link_parameter_is_ignored_with_a_warning():
     at = _app({"hidden": "9999", "init": "magic"})
     assert not at.exception
     messages = " ".join(w.value for w in at.warning)
-    assert "hidden='9999' ignored" in messages and "init='magic' ignored" in messages
+    assert plain("hidden='9999' ignored") in messages and plain("init='magic' ignored") in messages
     assert at.number_input(key="w_hidden").value == 16
 
 
+def test_visitor_strings_in_links_reach_the_page_as_text_only():
+    hostile = "**Your session expired.** [Log in again](http://127.0.0.1:9/x) ![x](data:image/png;base64,AA)"
+    at = _app({"loss": hostile, "preset": hostile})
+    assert not at.exception
+    shown = [w.value for w in at.warning]
+    assert any(plain(f"loss={hostile!r}") in w for w in shown)
+    assert all("](http" not in w and "![" not in w for w in shown)
+
+
 def test_config_round_trips_through_the_query_string():
-    config = AppConfig(
-        preset="copy",
-        preset_length=50,
-        preset_seed=3,
-        cells=("rnn", "gru"),
-        hidden_size=33,
-        recurrent_scale=1.25,
-        forget_bias=-0.5,
-        init="orthogonal",
-        bidirectional=True,
-    )
+    model = lstmviz.ModelSettings(hidden_size=33, num_layers=2, bidirectional=True, bias=True, proj_size=5,
+                                  nonlinearity="relu", gru_variant="tutorial", init="orthogonal",
+                                  recurrent_scale=1.25, forget_bias=-0.5, seed=11)
+    config = AppConfig(preset="copy", preset_length=50, preset_seed=3, cells=("rnn", "gru", "minlstm"), model=model,
+                       loss="all")
     restored, problems = from_query(to_query(config))
     assert not problems
-    for name in (
-        "preset",
-        "preset_length",
-        "preset_seed",
-        "cells",
-        "hidden_size",
-        "recurrent_scale",
-        "forget_bias",
-        "init",
-        "bidirectional",
-    ):
+    for name in ("preset", "preset_length", "preset_seed", "cells", "model", "loss"):
         assert getattr(restored, name) == getattr(config, name)
     long_text = ", ".join(["1"] * 1500)
     edited, _ = from_query(to_query(AppConfig(edited=True, text=long_text)))
@@ -289,45 +293,51 @@ def test_downloads_carry_the_trace_and_a_working_snippet(media):
     assert _download(at, manager, "dl_csv") == export.trace_csv(expected)
     assert json.loads(_download(at, manager, "dl_json")) == json.loads(export.trace_json(expected))
     snippet = _download(at, manager, "dl_py")
-    assert "lstmviz.build(" in snippet and "lstmviz.preset('impulse', length=6, seed=0)" in snippet
+    assert "settings.build(" in snippet and "lstmviz.preset('impulse', length=6, seed=0)" in snippet
+    assert f"lstmviz.{config.model!r}" in snippet
 
 
 # ---------------------------------------------------------------------------------------------
 # Models supplied in code (the training lab's contract)
 
 
-def test_supplied_models_replace_the_fresh_cells():
-    models = {"lstm": lstmviz.build("lstm", 1, 5, seed=9)}
+def test_a_loaded_model_stands_in_for_its_cell_beside_fresh_cells():
+    models = {"lstm": lstmviz.build("lstm", 1, 5, seed=9, num_layers=2)}
     at = AppTest.from_file(APP, default_timeout=60)
-    at.session_state["lstmviz_models"] = ActiveModels("trained LSTM", models, models_digest(models))
+    at.session_state["lstmviz_models"] = LoadedModels("trained LSTM", models, models_digest(models))
     at.run()
     _no_problems(at)
-    assert any("Showing: **trained LSTM**" in i.value for i in at.sidebar.info)
-    assert set(k for k in _charts(at) if k.startswith("step_diagram")) == {"step_diagram_lstm"}
-    assert "mean of 5 units" in _charts(at)["step_diagram_lstm"]["layout"]["title"]["text"]
+    info = " ".join(i.value for i in at.sidebar.info)
+    assert plain("trained LSTM") in info and plain("2 layers, input 1, hidden 5") in info
+    assert {k for k in _charts(at) if k.startswith("step_diagram")} == {f"step_diagram_{c}" for c in ("rnn", "lstm", "gru")}
+    view = run(at.session_state["app_config"], models)
+    assert view.labels == {"rnn": "RNN", "lstm": "LSTM (loaded)", "gru": "GRU (PyTorch)"}
+    assert view.traces["lstm"].spec.hidden_size == 5 and view.traces["rnn"].spec.hidden_size == 16
     at.text_area(key="w_text").input("1 0; 0 1").run()
-    assert any("takes 1 input feature" in e.value for e in at.error)
+    assert any("reads 1 feature" in e.value for e in at.error)
     next(b for b in at.sidebar.button if b.label == "Back to fresh cells").click().run()
     assert "lstmviz_models" not in at.session_state
-    assert "mean of 16 units" in _charts(at)["step_diagram_lstm"]["layout"]["title"]["text"]
 
 
 # ---------------------------------------------------------------------------------------------
 # The computation itself
 
 
-def test_compute_reports_errors_instead_of_raising():
-    assert "not a number" in run(AppConfig(edited=True, text="1, a")).error
-    huge = AppConfig(preset="noise", preset_length=10_000, hidden_size=256, num_layers=3, bidirectional=True)
-    assert "MB of gates" in run(huge).error
+def test_compute_refuses_with_a_reason_instead_of_raising():
+    refused = run(AppConfig(edited=True, text="1, a"))
+    assert isinstance(refused, Refused) and "not a number" in refused.message
+    big = lstmviz.ModelSettings(hidden_size=96, num_layers=3, bidirectional=True)
+    huge = AppConfig(preset="noise", preset_length=10_000, model=big)
+    assert "MB of gates" in run(huge).message and "shorter sequence" in run(huge).message
 
 
 def test_compute_cuts_the_jacobian_window_to_the_budget():
-    config = AppConfig(preset="noise", preset_length=200, hidden_size=16, cells=("rnn", "gru"))
+    config = AppConfig(preset="noise", preset_length=200, cells=("rnn", "gru"), model=DEFAULT_MODEL)
     result = run(config, jacobian_budget=2 * 60 * 16**3)
-    assert result.jacobian_windows == {"rnn": 60, "gru": 60}
-    to_last = result.jacobians["rnn"][0][0].to_last
-    assert np.isnan(to_last[:-60]).all() and np.isfinite(to_last[-60:]).all()
+    assert isinstance(result, View) and result.jacobian_windows == {"rnn": 60, "gru": 60}
+    jn = result.jacobians["rnn"][0][0]
+    assert np.isnan(jn.to_last[:-60]).all() and np.isfinite(jn.to_last[-60:]).all()
+    assert jn.computed.sum() == 60
 
 
 def test_csv_header_is_skipped_and_errors_name_the_row():

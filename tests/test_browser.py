@@ -75,7 +75,7 @@ def test_type_a_sequence_toggle_cells_and_step_through(page):
     box = page.locator('[data-testid="stSidebar"] [data-testid="stTextArea"] textarea')
     box.fill("0, 1, 0.5, -1, 2, 0, 0, 1")
     box.press("Control+Enter")
-    page.get_by_text("x: 8 steps × 1 feature (typed)").wait_for()
+    page.get_by_text("x: 8 steps (t = 0 … 7) × 1 feature (typed)").wait_for()
     _settle(page, charts=9)
     _assert_no_exception(page)
     _shot(page, "02-typed-sequence")
@@ -137,7 +137,7 @@ def test_a_shared_link_to_a_page_works_as_the_first_request(browser):
         page.get_by_text("Gradient horizon", exact=True).wait_for()
         _settle(page)
         _assert_no_exception(page)
-        assert page.get_by_text("x: 40 steps × 1 feature (preset sine)").count() == 1
+        assert page.get_by_text("x: 40 steps (t = 0 … 39) × 1 feature (preset sine)").count() == 1
         assert "Gradients" in page.locator('[data-testid="stSidebarNav"]').inner_text()
         _shot(page, "06-link-first-request")
         context.close()

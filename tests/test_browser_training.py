@@ -70,7 +70,7 @@ def test_short_training_then_open_a_snapshot(page):
     page.get_by_role("heading", name="Gradients", exact=True).wait_for()
     _settle(page)
     sidebar = page.locator('[data-testid="stSidebar"]')
-    sidebar.get_by_text("Showing: trained on adding problem (length 12), step 40").wait_for()
+    sidebar.get_by_text("Loaded: trained on adding problem (length 12), step 40").wait_for()
     _assert_no_exception(page)
     _shot(page, "training-02-snapshot-in-gradients")
 
@@ -103,7 +103,8 @@ def test_upload_weights_and_a_malicious_pickle(page, tmp_path):
     path.write_bytes(save_safetensors(from_torch(torch.nn.LSTM(1, 6, num_layers=2))))
     uploader = page.locator('[data-testid="stFileUploaderDropzoneInput"]').last
     uploader.set_input_files(str(path))
-    page.get_by_text("Loaded an LSTM (2 layer(s), input size 1, hidden size 6)").wait_for()
+    page.get_by_text("Loaded an LSTM from my_lstm.safetensors").wait_for()
+    page.locator('[data-testid="stSidebar"]').get_by_text("LSTM: 2 layers, input 1, hidden 6").wait_for()
     _settle(page)
     _assert_no_exception(page)
 

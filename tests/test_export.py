@@ -50,6 +50,8 @@ def _expected(traces):
                     yield (*where, "grad_c"), lt.grad_c
                 for letter, values in lt.preactivations.items():
                     yield (*where, "a" if cell == "rnn" else f"a_{letter}"), values
+                for letter, values in lt.grad_preactivations.items():
+                    yield (*where, "grad_a" if cell == "rnn" else f"grad_a_{letter}"), values
 
 
 def test_csv_holds_every_array_exactly(traces):
@@ -107,25 +109,20 @@ def test_json_writes_nonfinite_values_as_null(traces):
         {"mode": "text", "text": "早上好"},
     ],
 )
-def test_snippet_reproduces_the_traces(monkeypatch, sequence):
-    monkeypatch.setattr(go.Figure, "show", lambda self, *args, **kwargs: None)
-    settings = {
-        "hidden_size": 4,
-        "num_layers": 2,
-        "bidirectional": True,
-        "gru_variant": "tutorial",
-        "init": "orthogonal",
-        "recurrent_scale": 1.5,
-        "forget_bias": 1.0,
-        "seed": 7,
-    }
-    code = export.python_snippet(("lstm", "gru"), export.sequence_code(**sequence), loss="all", **settings)
+def test_snippet_reproduces_the_traces(tmp_path, monkeypatch, sequence):
+    monkeypatch.chdir(tmp_path)
+    settings = lstmviz.ModelSettings(hidden_size=4, num_layers=2, bidirectional=True, gru_variant="tutorial",
+                                     init="orthogonal", recurrent_scale=1.5, forget_bias=1.0, seed=7)
+    code = export.python_snippet(("lstm", "gru", "minlstm"), export.sequence_code(**sequence), settings, loss="all")
     namespace: dict = {}
     exec(code, namespace)  # noqa: S102 - the snippet is our own generated code
+    assert (tmp_path / "lstmviz_gradients.html").exists()  # written, not shown: nothing blocks
     x = namespace["x"]
-    for cell in ("lstm", "gru"):
-        bias = settings["forget_bias"] if cell == "lstm" else 0.0
-        model = lstmviz.build(cell, x.shape[1], **{**settings, "forget_bias": bias})
+    for cell in ("lstm", "gru", "minlstm"):
+        options = {"lstm": {"forget_bias": 1.0, "recurrent_scale": 1.5}, "minlstm": {"forget_bias": 1.0},
+                   "gru": {"gru_variant": "tutorial", "recurrent_scale": 1.5}}[cell]
+        model = lstmviz.build(cell, x.shape[1], 4, num_layers=2, bidirectional=True, init="orthogonal", seed=7,
+                              **options)
         expected = lstmviz.trace(model, x, loss="all")
         np.testing.assert_array_equal(namespace["traces"][cell].output, expected.output)
         np.testing.assert_array_equal(namespace["traces"][cell].grad_x, expected.grad_x)

@@ -11,8 +11,7 @@ import plotly.graph_objects as go
 import pytest
 
 import lstmviz
-from lstmviz import diagram, equations, plots, summaries
-from lstmviz.results import JacobianNorms
+from lstmviz import diagram, equations, plots, steps, summaries
 
 MB = 1_000_000
 
@@ -99,25 +98,21 @@ def test_gradient_heatmap_is_log10_of_the_magnitudes(traces):
 
 def test_jacobian_figure_draws_the_bound_and_the_forget_path(traces):
     x = traces["rnn"].x
-    norms = {
-        cell: lstmviz.jacobian_norms(
-            lstmviz.build(cell, 1, 5, forget_bias=1.0 if cell == "lstm" else 0.0), x
-        )[0][0]
-        for cell in traces
-    }
-    fig = plots.jacobian_figure(norms)
+    norms = {cell: lstmviz.jacobian_norms(trace)[0][0] for cell, trace in traces.items()}
+    fig = plots.jacobian_figure(norms, traces)
     names = _names(fig)
     assert any("Pascanu" in n and n.startswith("RNN") for n in names)
-    assert any("∏" in n and n.startswith("LSTM") for n in names)
+    assert any("∏ f_k" in n and n.startswith("LSTM") for n in names)
+    assert any("∏ z_k" in n and n.startswith("GRU") for n in names)
     assert sum(n.endswith("‖∂s_T/∂s_t‖") for n in names) == 3
+    del x
     np.testing.assert_allclose(_y(fig.data[0]), norms["rnn"].to_last)
 
 
-def test_jacobian_figure_says_when_the_window_is_cut():
-    to_last = np.full(100, np.nan)
-    to_last[-10:] = np.linspace(0.1, 1, 10)
-    jn = JacobianNorms(to_last, to_last.copy(), None, None)
-    assert "last 10 steps only" in plots.jacobian_figure({"gru": jn}).layout.title.text
+def test_jacobian_figure_says_when_the_window_is_cut(traces):
+    jn = lstmviz.jacobian_norms(traces["gru"], max_steps=10)[0][0]
+    title = plots.jacobian_figure({"gru": jn}, traces).layout.title.text
+    assert "computed for the last steps only" in title and "GRU (PyTorch) 10" in title
 
 
 def test_saturation_counts_the_flat_tails():
@@ -155,26 +150,28 @@ def test_cell_diagram_shows_the_values_of_step_t(traces, cell, unit):
     h = trace.layers[0][0].h[6]
     assert values["ht"] == pytest.approx(float(h.mean() if unit is None else h[unit]), rel=1e-6)
     for gate, series in trace.layers[0][0].gates.items():
-        label = "h̃" if gate == "n" and trace.spec.gru_variant == "tutorial" else gate
+        label = next(n.label for n in trace.cell.layout().nodes if n.key == gate)
         expected = series[6].mean() if unit is None else series[6][unit]
         assert values[label] == pytest.approx(float(expected), rel=1e-6)
     assert len(fig.layout.annotations) >= 4  # the arrows
 
 
-def test_cell_diagram_starts_from_a_zero_state(traces):
+def test_cell_diagram_says_where_the_pass_starts(traces):
     fig = diagram.cell_diagram(traces["lstm"], 0, unit=1)
-    assert "zero initial state" in fig.layout.title.text
+    assert "initial state before" in fig.layout.title.text
+    assert "mean of 5 units" in diagram.cell_diagram(traces["lstm"], 3, unit=None).layout.title.text
 
 
 def test_substituted_equations_hold_for_the_unit():
-    trace = _traces(gru_variant="tutorial")["gru"]
-    lines = equations.substituted(trace, 5, unit=3)
+    x = lstmviz.preset("noise", length=12, seed=1)
+    trace = lstmviz.trace(lstmviz.build("gru", 1, 5, gru_variant="tutorial"), x)
+    lines = steps.substituted(trace, 5, unit=3)
     lt = trace.layers[0][0]
     r, z, n = (lt.gates[k][5][3] for k in "rzn")
     h_prev, h = lt.h[4][3], lt.h[5][3]
     assert h == pytest.approx((1 - z) * h_prev + z * n, abs=1e-6)
     assert lines[-2] == (
-        rf"= (1 - {z:.4g}) \cdot {_factor(h_prev)} + {z:.4g} \cdot {_factor(n)}".replace("-", "-")
+        rf"= (1 - {_factor(z)}) \cdot {_factor(h_prev)} + {z:.4g} \cdot {_factor(n)}"
     )
     assert lines[-1] == f"= {h:.4g}"
     assert lines[0] == rf"r_{{5}} = \sigma({lt.preactivations['r'][5][3]:.4g}) = {r:.4g}"
@@ -185,11 +182,14 @@ def _factor(value: float) -> str:
     return f"({text})" if text.startswith("-") else text
 
 
-@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+@pytest.mark.parametrize("cell", lstmviz.CELL_NAMES)
 def test_equations_name_every_gate(cell):
-    text = " ".join(equations.equations(cell)) + " ".join(equations.bptt(cell))
-    for letter in {"rnn": "h", "lstm": "ifgoch", "gru": "rznh"}[cell]:
-        assert f"{letter}_t" in text or f"{letter}_{{t" in text
+    spec = lstmviz.ModelSpec(cell, 1, 4)
+    text = " ".join(equations.equations(spec)) + " ".join(equations.bptt(spec))
+    trace_cell = lstmviz.cells.cell_for(spec)
+    for letter in (*trace_cell.gates, "h"):
+        symbol = trace_cell.symbol(letter)
+        assert f"{symbol}_t" in text or f"{symbol}_{{t" in text, letter
 
 
 def test_nonfinite_values_are_blanked_and_counted(traces):
@@ -218,9 +218,10 @@ def huge():
 
 
 def _huge_figures(huge):
-    steps = 10_000
-    norms = JacobianNorms(np.linspace(1, 2, steps), np.ones(steps), np.ones((steps, 256)), np.ones(steps))
-    yield "jacobian", plots.jacobian_figure({"rnn": norms, "lstm": norms})
+    count = 10_000
+    norms = lstmviz.JacobianNorms(np.linspace(1, 2, count), np.ones(count), np.ones((count, 256)), np.ones(count),
+                                  np.ones(count, dtype=bool))
+    yield "jacobian", plots.jacobian_figure({"lstm": norms, "gru": norms}, huge)
     yield "gradient norms", plots.gradient_norms(huge)
     yield "grad x", plots.gradient_norms(huge, "x")
     yield "saturation", plots.saturation_bars(huge)

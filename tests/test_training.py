@@ -10,6 +10,7 @@ import pytest
 
 import lstmviz
 from lstmviz import training, training_plots
+from lstmviz import ModelSettings, tasks
 from lstmviz.training import TrainConfig, Trainer, TrainingError, train
 
 TINY = TrainConfig(
@@ -18,10 +19,13 @@ TINY = TrainConfig(
     steps=60,
     batch_size=16,
     learning_rate=0.02,
-    hidden_size=8,
+    model=ModelSettings(hidden_size=8, forget_bias=2.0, seed=3),
     snapshot_every=20,
-    seed=3,
 )
+
+
+def _with_model(config, **changes):
+    return dataclasses.replace(config, model=dataclasses.replace(config.model, **changes))
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +81,7 @@ def test_snapshots_have_the_documented_shapes(tiny_result):
 def test_every_cell_sees_the_same_batches():
     config = dataclasses.replace(TINY, steps=3, learning_rate=1e-9, snapshot_every=3)
     seen = []
-    original = training._batch
+    original = training.batch
 
     def spy(*args, **kwargs):
         batch = original(*args, **kwargs)
@@ -85,10 +89,10 @@ def test_every_cell_sees_the_same_batches():
         return batch
 
     try:
-        training._batch = spy
+        training.batch = spy
         train(config)
     finally:
-        training._batch = original
+        training.batch = original
     # One evaluation batch, then exactly one batch per step shared by all three cells.
     assert len(seen) == 1 + config.steps
 
@@ -109,8 +113,8 @@ def test_stop_hook_stops_and_keeps_a_final_snapshot():
 
 
 def test_equal_params_sizes_are_close_to_the_lstm():
-    config = dataclasses.replace(TINY, size_mode="equal_params", hidden_size=32)
-    task = training._task_info(config)[0]
+    config = _with_model(dataclasses.replace(TINY, size_mode="equal_params"), hidden_size=32)
+    task = tasks.task_info(config.task, config.length)[0]
     sizes = training.hidden_sizes(config, task)
     assert sizes["lstm"] == 32 and sizes["rnn"] > sizes["gru"] > 32
     target = training.parameter_count("lstm", 32, config, task)
@@ -143,25 +147,30 @@ def test_next_step_on_text_and_numbers():
     assert numbers.task.length == 5 and numbers.task.kind == "regression"
 
 
-def test_tutorial_gru_trains_with_its_own_equations():
-    result = train(dataclasses.replace(TINY, cells=("gru",), gru_variant="tutorial", steps=20))
-    run = result.cells["gru"]
-    assert run.final.model.spec.gru_variant == "tutorial"
+@pytest.mark.parametrize("cell, options", [("gru", {"gru_variant": "tutorial"}), ("mingru", {}), ("minlstm", {})])
+def test_cells_without_a_torch_twin_train_through_their_own_equations(cell, options):
+    result = train(_with_model(dataclasses.replace(TINY, cells=(cell,), steps=20), **options))
+    run = result.cells[cell]
+    assert run.final.model.spec.cell == cell
+    if options:
+        assert run.final.model.spec.gru_variant == "tutorial"
     assert run.final.loss < run.snapshots[0].loss
+    # The trained module computes what lstmviz traces: its output is the trace's output.
+    import torch
+
+    module = lstmviz.cells.cell_for(run.final.model.spec).torch_module(run.final.model)
+    x = result.probe_x
+    expected = module(torch.from_numpy(x[:, None]).float())[0][:, 0].detach().numpy()
+    np.testing.assert_allclose(lstmviz.trace(run.final.model, x).output, expected, atol=1e-5)
 
 
 def test_divergence_keeps_the_last_finite_weights():
     # A relu RNN with W_hh = 5 I multiplies h by 5 per step: past float32's range within 60 steps.
-    config = dataclasses.replace(
-        TINY,
-        cells=("rnn", "lstm"),
+    config = _with_model(
+        dataclasses.replace(TINY, cells=("rnn", "lstm"), clip_norm=None, length=60, steps=5, snapshot_every=5),
         nonlinearity="relu",
         init="identity",
         recurrent_scale=5.0,
-        clip_norm=None,
-        length=60,
-        steps=5,
-        snapshot_every=5,
     )
     result = train(config)
     rnn = result.cells["rnn"]
@@ -181,6 +190,9 @@ def test_divergence_keeps_the_last_finite_weights():
         ({"cells": ()}, "cells"),
         ({"cells": ("lstm", "lstm")}, "cells"),
         ({"size_mode": "equal"}, "size_mode"),
+        ({"cells": ("lstm", "cnn")}, "cells"),
+        ({"length": True}, "length"),
+        ({"batch_size": 1.5}, "batch_size"),
         ({"steps": 5000, "snapshot_every": 1}, "snapshots"),
         ({"source": "1, 2"}, "only used by the next-step"),
     ],
@@ -199,6 +211,26 @@ def test_bad_user_sequences_are_refused():
         Trainer(dataclasses.replace(TINY, task="next_char", source="aaaa"))
 
 
+def test_memory_budget_refuses_before_any_work():
+    huge = TrainConfig(task="copy", length=1000, batch_size=256, model=ModelSettings(hidden_size=256, num_layers=3))
+    assert training.step_bytes(huge) > 2**30
+    with pytest.raises(TrainingError, match="MB .*smaller batch"):
+        Trainer(huge)
+    assert training.step_bytes(TrainConfig()) < 50 * 2**20
+
+
+def test_stop_then_continue_goes_on_from_where_it_stopped(tiny_result):
+    trainer = Trainer(TINY)
+    trainer.run(should_stop=lambda: trainer.step >= 25)
+    assert trainer.stopped and trainer.step == 25 and trainer.result().stopped
+    trainer.resume()
+    trainer.run()
+    finished = trainer.result()
+    assert not finished.stopped and finished.steps_done == TINY.steps
+    for cell in TINY.cells:
+        np.testing.assert_array_equal(finished.cells[cell].train_loss, tiny_result.cells[cell].train_loss)
+
+
 def test_figures_build(tiny_result):
     figures = [
         training_plots.curves_figure(tiny_result, selected_step=20),
@@ -210,6 +242,11 @@ def test_figures_build(tiny_result):
     heatmaps = [t for t in figures[1].data if isinstance(t, go.Heatmap)]
     assert len(heatmaps) == len(TINY.cells)
     assert heatmaps[0].z.shape == (len(tiny_result.snapshot_steps), TINY.length)
+    # Normalised rows: each row's largest value is 0 (log10 of itself over itself).
+    np.testing.assert_allclose(np.nanmax(heatmaps[0].z, axis=1), 0.0)
+    absolute = training_plots.gradient_horizon_figure(tiny_result, normalise=False)
+    assert np.nanmax(absolute.data[0].z) != 0.0 or np.nanmax(absolute.data[1].z) != 0.0
+    assert figures[0].layout.yaxis.dtick == 1  # one labelled tick per decade
 
 
 def test_smooth_ignores_nan():
@@ -219,5 +256,6 @@ def test_smooth_ignores_nan():
 
 def test_default_config_is_the_documented_default():
     config = TrainConfig()
-    assert (config.task, config.length, config.hidden_size, config.steps) == ("adding", 40, 16, 600)
+    assert (config.task, config.length, config.model.hidden_size, config.steps) == ("adding", 40, 16, 600)
+    assert config.model.forget_bias == 2.0
     assert config.cells == ("rnn", "lstm", "gru") and config.clip_norm == 1.0

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from lstmviz import ModelSettings
 from lstmviz.training import TrainConfig, Trainer
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
@@ -55,7 +56,8 @@ def test_short_training_shows_curves_heatmaps_and_summary(trained):
     keys = {chart.key for chart in trained.get("plotly_chart")}
     assert {"tl_curves", "tl_horizon", "tl_gradnorm", "tl_profile"} <= keys
     assert len(trained.metric) == 3
-    assert "tl_trainer" not in trained.session_state  # finished: nothing left to resume
+    assert trained.session_state["tl_trainer"].done  # finished: nothing left to resume
+    assert trained.button(key="tl_continue").disabled
 
 
 def test_opening_a_snapshot_switches_every_page_to_its_models(trained):
@@ -78,7 +80,8 @@ def test_opening_a_snapshot_switches_every_page_to_its_models(trained):
 
 def test_stop_ends_training_with_what_was_trained():
     at = _training_page()
-    config = TrainConfig(task="adding", length=8, steps=500, batch_size=8, hidden_size=4, snapshot_every=50)
+    config = TrainConfig(task="adding", length=8, steps=500, batch_size=8, model=ModelSettings(hidden_size=4),
+                         snapshot_every=50)
     trainer = Trainer(config)
     trainer.run(max_seconds=0.2)
     done = trainer.step
@@ -91,11 +94,16 @@ def test_stop_ends_training_with_what_was_trained():
     assert result.stopped and result.steps_done == done
     assert result.snapshot_steps[-1] == done
     assert any("Stopped after" in warning.value for warning in at.warning)
+    assert not at.button(key="tl_continue").disabled
+    at.button(key="tl_continue").click().run()
+    finished = at.session_state["tl_result"]
+    assert finished.steps_done == config.steps and not finished.stopped
 
 
 def test_unfinished_training_resumes_on_the_next_run():
     at = _training_page()
-    config = TrainConfig(task="impulse", length=6, steps=12, batch_size=8, hidden_size=4, snapshot_every=4)
+    config = TrainConfig(task="impulse", length=6, steps=12, batch_size=8, model=ModelSettings(hidden_size=4),
+                         snapshot_every=4)
     trainer = Trainer(config)
     trainer.run(should_stop=lambda: trainer.step >= 5)  # as if a rerun had interrupted it at step 5
     trainer.stopped = False
@@ -116,4 +124,4 @@ def test_example_button_opens_the_trained_models():
     _no_problems(at)
     config = at.session_state["app_config"]
     assert (config.preset, config.preset_length) == ("impulse", 100)
-    assert config.cells == ("rnn", "lstm") and config.models_key == active.key
+    assert {"rnn", "lstm"} <= set(config.cells) and config.models_key == active.key

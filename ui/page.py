@@ -80,13 +80,11 @@ def _describe(current: AppConfig, view: View) -> None:
     steps, features = view.x.shape
     source = "typed" if current.edited else f"preset {current.preset}"
     if view.vocabulary is not None:
-        source = f"characters, vocabulary {''.join(view.vocabulary)!r}"
+        source = f"characters, vocabulary {plain(repr(''.join(view.vocabulary)))}"
     st.caption(
-        plain(
-            f"x: {steps:,} steps (t = 0 … {steps - 1}) × {features} feature{'s' if features > 1 else ''} "
-            f"({source}) · loss L = {'Σ output[T]' if current.loss == 'last' else 'Σ_t Σ output[t]'} · "
-            f"traced in float64 in {view.seconds:.2f} s"
-        )
+        f"x: {steps:,} steps (t = 0 … {steps - 1}) × {features} feature{'s' if features > 1 else ''} "
+        f"({source}) · loss L = {'Σ output[T]' if current.loss == 'last' else 'Σ_t Σ output[t]'} · "
+        f"traced in float64 in {view.seconds:.2f} s"
     )
 
 

@@ -39,6 +39,8 @@ def train(config: TrainConfig | None) -> None:
             st.error(plain(f"Cannot train on this input: {error}"))
         state.pop(STOP, None)
     trainer = state.get(TRAINER)
+    if trainer is not None and state.pop(STOP, False):
+        trainer.stop()
     middle.button("Stop", on_click=_request_stop, disabled=trainer is None or trainer.done, key="tl_stop_button",
                   width="stretch")
     stopped = trainer is not None and trainer.stopped and trainer.step < trainer.config.steps
@@ -46,8 +48,6 @@ def train(config: TrainConfig | None) -> None:
                  help="Go on from the step where the run stopped, with everything it learned.")
     if trainer is None:
         return
-    if state.pop(STOP, False):
-        trainer.stop()
     if not trainer.done:
         _run(trainer)
     shown = state.get(RESULT)
