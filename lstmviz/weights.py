@@ -405,7 +405,11 @@ def _shape(value: Any) -> tuple[int, ...]:
 
 
 def _check_names(state: dict) -> None:
-    unknown = sorted(key for key in state if not _NAME.fullmatch(key) or _NAME.fullmatch(key)["prefix"])
+    unknown = sorted(
+        key
+        for key in state
+        if not (match := _NAME.fullmatch(key)) or match["prefix"] or match["layer"] is None
+    )
     if not unknown:
         return
     _check_layer_digits(unknown)
@@ -548,10 +552,14 @@ def _float64(value: Any) -> np.ndarray:
 
 
 def _as_float64(stored: np.ndarray, dtype: str) -> np.ndarray:
-    """A float64 copy of ``stored``, an array of the stored bits of ``dtype`` (little-endian)."""
-    if dtype == "bfloat16":  # the top half of a float32 (https://arxiv.org/abs/1905.12322)
-        return (stored.astype(np.uint32) << 16).view(np.float32).astype(np.float64)
-    return stored.astype(np.float64)
+    """A float64 copy of ``stored``, an array of the stored bits of ``dtype``.
+
+    NaN and inf pass through silently: :class:`Model` refuses them with a message.
+    """
+    with np.errstate(invalid="ignore", over="ignore"):
+        if dtype == "bfloat16":  # the top half of a float32 (https://arxiv.org/abs/1905.12322)
+            return (stored.astype(np.uint32) << 16).view(np.float32).astype(np.float64)
+        return stored.astype(np.float64)
 
 
 # ---------------------------------------------------------------------------------------------

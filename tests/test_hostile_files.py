@@ -397,6 +397,20 @@ def test_a_5000_digit_layer_number_gets_a_clear_message(suffix):
     assert len(message) < 300
 
 
+@pytest.mark.parametrize(
+    "names",
+    [
+        ("weight_ih", "weight_hh_l0"),
+        ("weight_ih_l0", "weight_hh_l0", "bias_ih"),
+        ("weight_ih_l0x", "weight_hh_l0"),
+    ],
+)
+def test_cell_names_mixed_with_stack_names_are_not_parameters(names):
+    shapes = {"weight_ih": (4, 2), "weight_hh": (4, 4), "bias_ih": (4,)}
+    state = {name: torch.zeros(shapes[name.split("_l")[0]]) for name in names}
+    _refused(_pt(state), match="not parameters")
+
+
 def test_layers_beyond_the_limit_are_refused():
     state = _lstm_state(num_layers=2)
     state["weight_ih_l7"] = torch.zeros(12, 3)
@@ -530,3 +544,26 @@ def test_mutated_valid_files_give_a_weights_error_or_a_model(suffix, edits, cut)
     for position, value in edits:
         data[position % len(data)] = value
     _only_weights_error(bytes(data[: len(data) - cut % 64]), suffix)
+
+
+_NAMES = st.builds(
+    lambda prefix, param, layer, reverse: f"{prefix}{param}{layer}{reverse}",
+    st.sampled_from(["", "rnn.", "encoder.lstm.", "fc.", "."]),
+    st.sampled_from([*weights.PARAMETERS, "weight", "bias", "weight_ih_l"]),
+    st.sampled_from(["", "_l0", "_l1", "_l3", "_l4", "_l01", "_lx"]),
+    st.sampled_from(["", "_reverse", "_reversed"]),
+)
+_SHAPES = st.lists(st.integers(0, 13), max_size=3).map(tuple)
+
+
+@FAST
+@given(
+    state=st.dictionaries(_NAMES, _SHAPES, min_size=1, max_size=10),
+    module=st.sampled_from([None, "", "rnn."]),
+)
+def test_any_names_and_shapes_give_a_weights_error_or_a_model(state, module):
+    tensors = {name: torch.zeros(shape) for name, shape in state.items()}
+    try:
+        read_weights(safetensors.torch.save(tensors), "w.safetensors", module=module)
+    except WeightsError:
+        pass
