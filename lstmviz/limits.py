@@ -34,6 +34,15 @@ MAX_WEIGHTS_BYTES = 50_000_000
 MAX_TENSORS = 256
 """Most tensors in an uploaded weights file."""
 
+MAX_SAFETENSORS_HEADER_BYTES = 1_000_000
+"""Largest JSON header of an uploaded .safetensors file (256 tensors take about 25 kB)."""
+
+MAX_PICKLE_BYTES = 1_000_000
+"""Largest pickle (``data.pkl``) inside an uploaded .pt file (256 tensors take about 25 kB)."""
+
+MAX_ZIP_ENTRIES = 4096
+"""Most entries in an uploaded .pt zip archive (one per tensor storage, plus a few records)."""
+
 RECURRENT_SCALE_RANGE = (0.0, 10.0)
 """``recurrent_scale`` multiplies every W_hh: below 1 the RNN vanishes, well above it may explode."""
 

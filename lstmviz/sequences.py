@@ -33,23 +33,18 @@ from dataclasses import dataclass
 
 import numpy as np
 
-MAX_STEPS = 10_000
-"""Most steps T in any sequence: longer ones make the per-step plots unreadable and slow."""
+from . import limits
+from .limits import MAX_ABS_VALUE, MAX_FEATURES, MAX_STEPS
 
-MAX_FEATURES = 256
-"""Most features D per step in a typed sequence."""
+# The limits live in lstmviz.limits; these names are kept for the modules that import them here.
+MAX_INPUT_CHARS = limits.MAX_TEXT_CHARS
+"""Most characters :func:`parse_sequence` reads; checked before any splitting."""
 
 MAX_TEXT_CHARS = MAX_STEPS
 """Most characters :func:`encode_text` accepts (each character is one step)."""
 
 MAX_VOCAB = MAX_FEATURES
 """Most distinct characters :func:`encode_text` accepts (each one is a feature)."""
-
-MAX_INPUT_CHARS = 2_000_000
-"""Most characters :func:`parse_sequence` reads; checked before any splitting."""
-
-MAX_ABS_VALUE = 1e6
-"""Largest magnitude accepted for a typed number: larger ones only saturate every gate."""
 
 MAX_BATCH_STEPS = 2_000_000
 """Most ``batch * length`` in :func:`task_batch`: keeps a mistyped batch from eating memory."""
@@ -85,6 +80,10 @@ _FULL_WIDTH_NUMBER = str.maketrans("０１２３４５６７８９＋－．ｅ�
 _NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 _NON_FINITE = re.compile(r"[+-]?(?:nan|inf|infinity)", re.IGNORECASE)
 _SHOWN_TOKEN_CHARS = 40
+# A comma between two digits, and digits grouped in thousands by commas (1,000 or 12,345,678.5).
+_DIGIT_COMMA = re.compile(r"[0-9],[0-9]")
+_DIGIT_COMMA_ONLY = re.compile(r"(?<=[0-9]),(?=[0-9])")
+_THOUSANDS = re.compile(r"(?<![0-9.])(?<![0-9],)[+-]?[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]*)?(?!,?[0-9])")
 
 
 class SequenceError(ValueError):
@@ -121,20 +120,64 @@ def parse_sequence(text: str) -> np.ndarray:
     line of scalars, one step each: ``"0.5, -1, 2"`` has shape (3, 1). Full-width digits, commas
     and semicolons (as typed by Chinese input methods) are accepted too.
 
+    A comma always separates values, and the decimal mark is a point. A comma between two digits
+    (``"1,5"``) could also be meant as a decimal comma: it is read as a separator, and
+    :func:`parse_sequence_with_notes` says so whenever the decimal reading would have given a
+    valid sequence too. Digits grouped in thousands (``"1,000"``, ``"12,345.5"``) are refused,
+    since they almost always mean one number: type ``1000``, or ``1, 000`` for two values.
+
     Raises :class:`SequenceError` naming the offending token and its position for: empty input,
     non-numbers, ``nan``/``inf``, magnitudes above :data:`MAX_ABS_VALUE`, rows of unequal
-    length, more than :data:`MAX_STEPS` steps, more than :data:`MAX_FEATURES` features, or text
-    longer than :data:`MAX_INPUT_CHARS` characters.
+    length, more than :data:`MAX_STEPS` steps, more than :data:`MAX_FEATURES` features, thousands
+    separators, or text longer than :data:`MAX_INPUT_CHARS` characters.
     """
+    return parse_sequence_with_notes(text)[0]
+
+
+def parse_sequence_with_notes(text: str) -> tuple[np.ndarray, tuple[str, ...]]:
+    """:func:`parse_sequence`'s array and the notes to show with it (how an ambiguity was read)."""
     if not isinstance(text, str):
         raise SequenceError(f"a sequence must be text, not {type(text).__name__}")
     if len(text) > MAX_INPUT_CHARS:
+        raise SequenceError(f"the text has {len(text):,} characters; at most {MAX_INPUT_CHARS:,} are read")
+    grouped = _THOUSANDS.search(text)
+    if grouped:
+        number = grouped.group()
         raise SequenceError(
-            f"the text has {len(text):,} characters; at most {MAX_INPUT_CHARS:,} are read"
+            f"{_shown(number)} looks like one number with a thousands separator, but a comma "
+            f"separates values here: type {number.replace(',', '')} for one number, or put a "
+            f"space after each comma for separate values ({number.replace(',', ', ')})"
         )
-    if _HAS_ROWS.search(text):
-        return _parse_rows(text)
-    return _parse_scalars(text)
+    x = _parse(text)
+    comma = _DIGIT_COMMA.search(text)
+    if comma is None or not _also_parses(_DIGIT_COMMA_ONLY.sub(".", text)):
+        return x, ()
+    word = _around(text, comma)
+    example = f"{word!r} is {' and '.join(word.split(','))}" if len(word) <= 12 else _shown(word)
+    steps, features = x.shape
+    return x, (
+        f"commas between digits were read as separators ({example}), giving {steps:,} step(s) of "
+        f"{features} feature(s). For a decimal number type a point: 1.5, not 1,5",
+    )
+
+
+def _parse(text: str) -> np.ndarray:
+    return _parse_rows(text) if _HAS_ROWS.search(text) else _parse_scalars(text)
+
+
+def _also_parses(text: str) -> bool:
+    try:
+        _parse(text)
+    except SequenceError:
+        return False
+    return True
+
+
+def _around(text: str, match: re.Match) -> str:
+    """The whitespace-delimited word of ``text`` around ``match``, for a message."""
+    start = max(text.rfind(c, 0, match.start()) for c in " \t\n;") + 1
+    ends = [i for i in (text.find(c, match.end()) for c in " \t\n;") if i >= 0]
+    return text[start : min(ends, default=len(text))]
 
 
 def _parse_scalars(text: str) -> np.ndarray:
@@ -259,8 +302,7 @@ def encode_text(text: str) -> tuple[np.ndarray, tuple[str, ...]]:
     vocabulary = tuple(sorted(set(text)))
     if len(vocabulary) > MAX_VOCAB:
         raise SequenceError(
-            f"the text has {len(vocabulary)} distinct characters; at most {MAX_VOCAB} "
-            "(one feature each)"
+            f"the text has {len(vocabulary)} distinct characters; at most {MAX_VOCAB} (one feature each)"
         )
     index = {char: i for i, char in enumerate(vocabulary)}
     codes = np.fromiter((index[char] for char in text), dtype=np.int64, count=len(text))
@@ -419,9 +461,7 @@ def task_spec(name: str, length: int) -> TaskSpec:
     return TaskSpec(name, 6, "classification", len(TEMPORAL_ORDER_CLASSES), "last")
 
 
-def task_batch(
-    name: str, length: int, batch: int, rng: np.random.Generator
-) -> tuple[np.ndarray, np.ndarray]:
+def task_batch(name: str, length: int, batch: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """A training batch ``(x, y)`` for the task ``name``; see :func:`task_spec` for its scoring.
 
     ``x`` is float32 ``(batch, length, D)``. ``y`` is float32 ``(batch, 1)`` for the regression

@@ -26,6 +26,7 @@ from lstmviz.sequences import (
     encode_text,
     format_sequence,
     parse_sequence,
+    parse_sequence_with_notes,
     preset,
     preset_target,
     task_batch,
@@ -63,6 +64,20 @@ def test_any_text_parses_or_raises_sequence_error(text):
 @given(NUMBERISH)
 def test_number_like_text_parses_or_raises_sequence_error(text):
     _parses_or_refuses(text)
+
+
+@FAST
+@given(NUMBERISH)
+def test_notes_come_with_the_same_array_as_parse_sequence(text):
+    try:
+        x, notes = parse_sequence_with_notes(text)
+    except SequenceError:
+        with pytest.raises(SequenceError):
+            parse_sequence(text)
+        return
+    np.testing.assert_array_equal(parse_sequence(text), x)
+    assert isinstance(notes, tuple) and all(isinstance(note, str) for note in notes)
+    assert bool(notes) <= ("," in text)
 
 
 @FAST
@@ -177,6 +192,42 @@ def test_too_many_features_is_refused():
     assert parse_sequence(row + ";").shape == (1, MAX_FEATURES)
     with pytest.raises(SequenceError, match="row 2 has more than 256 values"):
         parse_sequence(f"{row}; {row} 1")
+
+
+# ---------------------------------------------------------------------------------------------
+# Commas between digits: separators, said so when a decimal comma would also have made sense
+
+
+@pytest.mark.parametrize(
+    ("text", "expected", "noted"),
+    [
+        ("1,5;2,5", [[1.0, 5.0], [2.0, 5.0]], "'1,5' is 1 and 5"),
+        ("1,5 2,5", [[1.0], [5.0], [2.0], [5.0]], "'1,5' is 1 and 5"),
+        ("0,1,0,1", [[0.0], [1.0], [0.0], [1.0]], None),  # not a decimal: no note
+        ("1,0\n0,1\n0.5,0.5", [[1.0, 0.0], [0.0, 1.0], [0.5, 0.5]], None),
+        ("1, 5; 2, 5", [[1.0, 5.0], [2.0, 5.0]], None),
+        ("1.5, 2.5", [[1.5], [2.5]], None),
+    ],
+)
+def test_a_comma_between_digits_separates_values_with_a_note_when_ambiguous(text, expected, noted):
+    x, notes = parse_sequence_with_notes(text)
+    np.testing.assert_array_equal(x, expected)
+    if noted is None:
+        assert notes == ()
+    else:
+        assert len(notes) == 1 and noted in notes[0] and "1.5, not 1,5" in notes[0]
+
+
+@pytest.mark.parametrize("number", ["1,000", "-12,345", "1,000,000", "2,500.75"])
+def test_thousands_separators_are_refused_with_how_to_type_it(number):
+    with pytest.raises(SequenceError, match="thousands separator") as error:
+        parse_sequence(f"3, {number}, 4")
+    assert number.replace(",", "") in str(error.value)
+
+
+def test_a_long_ambiguous_word_keeps_the_note_short():
+    _, notes = parse_sequence_with_notes("1,5" + ",,2,5" * 2000)
+    assert len(notes) == 1 and len(notes[0]) < 300
 
 
 # ---------------------------------------------------------------------------------------------
@@ -408,9 +459,7 @@ def test_task_specs():
     assert task_spec("copy", 20) == TaskSpec(
         "copy", COPY_ALPHABET + 2, "classification", COPY_ALPHABET, "last_k", 6
     )
-    assert task_spec("temporal_order", 20) == TaskSpec(
-        "temporal_order", 6, "classification", 4, "last"
-    )
+    assert task_spec("temporal_order", 20) == TaskSpec("temporal_order", 6, "classification", 4, "last")
 
 
 def test_impulse_batch_target_is_the_first_value():
