@@ -952,7 +952,8 @@ def _check_strides(shown: str, offset: int, size: tuple, stride: tuple, numel: i
         if s < extent:
             raise WeightsError(
                 f"{shown} is an expanded or overlapping view ({count:,} elements over "
-                f"{numel:,} stored values); save tensor.contiguous() or the module's state_dict()"
+                f"{numel:,} stored value{'' if numel == 1 else 's'}); save tensor.contiguous() or the "
+                "module's state_dict()"
             )
         extent = s * (n - 1) + extent
     last = offset + sum(s * (n - 1) for s, n in moving)
