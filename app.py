@@ -6,6 +6,7 @@ settings become one frozen config, see ``ui/``) and runs the page chosen in the 
 
 import streamlit as st
 
+from ui.chart_downloads import png_buttons
 from ui.sidebar import draw_sidebar
 
 st.set_page_config(page_title="lstmviz", page_icon=":material/repeat:", layout="wide")
@@ -21,3 +22,4 @@ pages = [
 page = st.navigation(pages)
 draw_sidebar()
 page.run()
+png_buttons()

@@ -15,7 +15,7 @@ from .interventions import Clamp
 from .jacobian import backward_flows, carry_path, jacobian_norms, spectrum
 from .model import Model, ModelSettings, ModelSpec, build
 from .results import JacobianNorms, LayerTrace, Trace
-from .sequences import PRESETS, SequenceError, encode_text, parse_sequence, preset
+from .sequences import PRESETS, SequenceError, encode_text, parse_sequence, parse_sequence_with_notes, preset
 from .torch_io import from_torch, to_torch
 from .trace import trace
 
@@ -38,6 +38,7 @@ __all__ = [
     "from_torch",
     "jacobian_norms",
     "parse_sequence",
+    "parse_sequence_with_notes",
     "preset",
     "spectrum",
     "to_torch",

@@ -42,7 +42,6 @@ from .limits import (
 INITS = ("pytorch", "xavier", "orthogonal", "identity")
 NONLINEARITIES = tuple(dict.fromkeys(n for c in REGISTRY.values() for n in c.nonlinearities))
 GRU_VARIANTS = tuple(dict.fromkeys(v for c in REGISTRY.values() for v in c.variants))
-MAX_SIZE = MAX_HIDDEN
 
 
 # ---------------------------------------------------------------------------------------------

@@ -20,7 +20,6 @@ import numpy as np
 from .results import Trace
 
 
-
 @dataclass(frozen=True)
 class Horizon:
     """``steps``: steps back from T until ``||delta_h_t|| < threshold * ||delta_h_T||``.

@@ -40,13 +40,14 @@ import numpy as np
 
 from .cells import CELL_NAMES, DEFAULT_CELLS, cell_for
 from .limits import (
+    MAX_HIDDEN,
     MAX_SNAPSHOTS,
     MAX_TRAIN_BATCH,
     MAX_TRAIN_LENGTH,
     MAX_TRAIN_STEPS,
     TRAIN_STEP_BUDGET_BYTES,
 )
-from .model import MAX_HIDDEN, Model, ModelSettings, ModelSpec, check_int, check_real
+from .model import Model, ModelSettings, ModelSpec, check_int, check_real
 from .tasks import NEXT_STEP_TASKS, TASKS, TaskInfo, TrainingError, batch, probe_sequence, task_info
 from .trace import trace
 

@@ -48,6 +48,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from .cells import REGISTRY
 from .limits import (
     MAX_FEATURES,
     MAX_HIDDEN,
@@ -69,8 +70,11 @@ EXAMPLES = {
 }
 """Shipped examples: name -> description. Files live in ``lstmviz/examples/``."""
 
-CELL_BY_GATE_ROWS = {1: "rnn", 3: "gru", 4: "lstm"}
-"""Rows of ``weight_ih`` per hidden unit -> cell: the one place that maps shapes to cells."""
+CELL_BY_GATE_ROWS = {len(kind.rows): name for name, kind in REGISTRY.items() if kind.recurrent}
+"""Rows of ``weight_ih`` per hidden unit -> cell, for the cells with recurrent weights (from the registry)."""
+
+ROWS_WITHOUT_RECURRENCE = {name: len(kind.rows) for name, kind in REGISTRY.items() if not kind.recurrent}
+"""Cells with no ``weight_hh`` (minGRU, minLSTM) -> their rows per hidden unit."""
 
 PARAMETERS = ("weight_ih", "weight_hh", "bias_ih", "bias_hh", "weight_hr")
 """Parameter names of ``nn.RNN/LSTM/GRU`` before their ``_l<layer>[_reverse]`` suffix."""
@@ -240,7 +244,7 @@ def read_weights(
             f"{GRU_VARIANTS}; got {_shown(chosen)} and {_shown(gru_variant)}"
         )
     state = _choose_module(state, module, notes)
-    spec = infer_spec(state, nonlinearity=chosen, gru_variant=gru_variant)
+    spec = infer_spec(state, nonlinearity=chosen, gru_variant=gru_variant, cell=metadata.get("cell"))
     if "cell" in metadata and metadata["cell"] != spec.cell:
         raise WeightsError(
             f"the file's metadata says {_shown(metadata['cell'].upper())} but its shapes are those "
@@ -270,13 +274,16 @@ def recurrent_modules(state: dict) -> list[tuple[str, ModelSpec]]:
     return found
 
 
-def infer_spec(state: dict, *, nonlinearity: str = "tanh", gru_variant: str = "pytorch") -> ModelSpec:
+def infer_spec(state: dict, *, nonlinearity: str = "tanh", gru_variant: str = "pytorch",
+               cell: str | None = None) -> ModelSpec:
     """The :class:`ModelSpec` of a ``state_dict`` (names and shapes of torch tensors or NumPy arrays).
 
     The cell follows from the rows of ``weight_ih_l0`` over the hidden size (see
     :data:`CELL_BY_GATE_ROWS`): 1 for the RNN, 3 for the GRU (r, z, n), 4 for the LSTM
     (i, f, g, o). The hidden size is the width of ``weight_hh_l0``, except with ``proj_size``: then
-    ``weight_hh_l0`` is (4H, P) and ``weight_hr_l0`` is (P, H). The keys of a single-step cell
+    ``weight_hh_l0`` is (4H, P) and ``weight_hr_l0`` is (P, H). Weights with no ``weight_hh`` are a
+    minGRU (rows z, h~) or a minLSTM (rows f, i, h~): ``cell`` (from the metadata lstmviz writes)
+    names which, or a second layer's input width gives the hidden size. The keys of a single-step cell
     (``nn.LSTMCell`` ...: ``weight_ih`` without ``_l0``) are read as a one-layer stack. Every
     name and every layer's and direction's shape is then checked against that architecture, and
     the sizes against :mod:`lstmviz.limits` (an input size above ``MAX_FEATURES`` is refused).
@@ -296,21 +303,23 @@ def infer_spec(state: dict, *, nonlinearity: str = "tanh", gru_variant: str = "p
         want = 1 if key.startswith("bias") else 2
         if len(shape) != want:
             raise WeightsError(f"{key} has shape {shape}; it must have {want} dimension(s)")
-    for key in ("weight_ih_l0", "weight_hh_l0"):
-        if key not in shapes:
-            raise WeightsError(f"{key} is missing: every nn.RNN/LSTM/GRU state_dict has it")
+    if "weight_ih_l0" not in shapes:
+        raise WeightsError("weight_ih_l0 is missing: every recurrent state_dict has it")
     rows, input_size = shapes["weight_ih_l0"]
     proj_size = 0
-    if "weight_hr_l0" in shapes:
-        proj_size, hidden_size = shapes["weight_hr_l0"]
+    if "weight_hh_l0" not in shapes:
+        cell, hidden_size = _without_recurrence(shapes, rows, num_layers, cell)
     else:
-        hidden_size = shapes["weight_hh_l0"][1]
-    if hidden_size < 1 or rows % hidden_size or rows // hidden_size not in CELL_BY_GATE_ROWS:
-        raise WeightsError(
-            f"weight_ih_l0 has {rows} rows for a hidden size of {hidden_size}: an RNN has 1x, "
-            "a GRU 3x and an LSTM 4x the hidden size"
-        )
-    cell = CELL_BY_GATE_ROWS[rows // hidden_size]
+        if "weight_hr_l0" in shapes:
+            proj_size, hidden_size = shapes["weight_hr_l0"]
+        else:
+            hidden_size = shapes["weight_hh_l0"][1]
+        if hidden_size < 1 or rows % hidden_size or rows // hidden_size not in CELL_BY_GATE_ROWS:
+            raise WeightsError(
+                f"weight_ih_l0 has {rows} rows for a hidden size of {hidden_size}: an RNN has 1x, "
+                "a GRU 3x and an LSTM 4x the hidden size"
+            )
+        cell = CELL_BY_GATE_ROWS[rows // hidden_size]
     if proj_size and cell != "lstm":
         raise WeightsError("weight_hr_l0 (proj_size) belongs to an LSTM, but the rows say otherwise")
     for what, value, most in (
@@ -341,6 +350,27 @@ def infer_spec(state: dict, *, nonlinearity: str = "tanh", gru_variant: str = "p
         raise WeightsError(f"these weights do not form a recurrent stack: {error}") from None
     _check_shapes(spec, shapes)
     return spec
+
+
+def _without_recurrence(shapes: dict, rows: int, num_layers: int, cell: str | None) -> tuple[str, int]:
+    """(cell, hidden size) of weights with no weight_hh: a minGRU or a minLSTM."""
+    names = " or ".join(f"a {REGISTRY[c].label}" for c in ROWS_WITHOUT_RECURRENCE)
+    if cell in ROWS_WITHOUT_RECURRENCE:
+        per_unit = ROWS_WITHOUT_RECURRENCE[cell]
+        if rows % per_unit:
+            raise WeightsError(f"weight_ih_l0 has {rows} rows: {with_article(REGISTRY[cell].label)} has a multiple of {per_unit}")
+        return cell, rows // per_unit
+    if num_layers > 1 and "weight_ih_l1" in shapes:
+        directions = 2 if any(key.endswith("_reverse") for key in shapes) else 1
+        hidden = shapes["weight_ih_l1"][1] // directions
+        for name, per_unit in ROWS_WITHOUT_RECURRENCE.items():
+            if hidden >= 1 and rows == per_unit * hidden:
+                return name, hidden
+    raise WeightsError(
+        "weight_hh_l0 is missing: without recurrent weights these would be " + names + ", and their "
+        "hidden size cannot be read from one layer's shapes; save them with lstmviz "
+        "(lstmviz.weights.save_safetensors names the cell in the file)"
+    )
 
 
 def save_safetensors(model: Model) -> bytes:

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
+
+# .streamlit/config.toml hides error details from visitors; tests want the full message of a failure.
+os.environ.setdefault("STREAMLIT_CLIENT_SHOW_ERROR_DETAILS", "full")
 from browser_support import CHROMIUM, CHROMIUM_ARGS, streamlit_server
 
 

@@ -9,7 +9,6 @@ import json
 from collections import defaultdict
 
 import numpy as np
-import plotly.graph_objects as go
 import pytest
 
 import lstmviz

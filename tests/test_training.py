@@ -9,8 +9,7 @@ import plotly.graph_objects as go
 import pytest
 
 import lstmviz
-from lstmviz import training, training_plots
-from lstmviz import ModelSettings, tasks
+from lstmviz import ModelSettings, tasks, training, training_plots
 from lstmviz.training import TrainConfig, Trainer, TrainingError, train
 
 TINY = TrainConfig(

@@ -252,3 +252,22 @@ def test_saved_file_is_standard_safetensors_with_metadata(tmp_path):
             expected = model.weights[name].astype(np.float32)
             np.testing.assert_array_equal(handle.get_tensor(name).numpy(), expected)
     assert weights.save_safetensors(model) == data
+
+
+@pytest.mark.parametrize("cell", ["mingru", "minlstm"])
+@pytest.mark.parametrize("layers, bidirectional", [(1, False), (2, True)])
+def test_cells_without_recurrent_weights_round_trip_through_safetensors(cell, layers, bidirectional):
+    model = lstmviz.build(cell, 3, 5, num_layers=layers, bidirectional=bidirectional, seed=2)
+    loaded = weights.load_state_dict_bytes(weights.save_safetensors(model), f"{cell}.safetensors")
+    assert loaded.spec == model.spec
+    for name, value in model.weights.items():
+        np.testing.assert_allclose(loaded.weights[name], value, rtol=1e-6)
+
+
+def test_weights_without_recurrence_need_a_name_or_a_second_layer():
+    state = {k: v.astype(np.float32) for k, v in lstmviz.build("minlstm", 3, 4, seed=0).weights.items()}
+    with pytest.raises(WeightsError, match="weight_hh_l0 is missing"):
+        weights.infer_spec(state)
+    assert weights.infer_spec(state, cell="minlstm").hidden_size == 4
+    deep = lstmviz.build("mingru", 3, 4, num_layers=2, seed=0).weights
+    assert weights.infer_spec(dict(deep)).cell == "mingru"

@@ -21,6 +21,7 @@ from lstmviz import JacobianNorms, Model, Trace
 from lstmviz.cells import cell_for
 from lstmviz.jacobian import jacobian_cost
 from lstmviz.limits import VIEW_BUDGET_BYTES, VIEW_JACOBIAN_BUDGET
+from lstmviz.sequences import parse_sequence_with_notes
 from lstmviz.summaries import nonfinite_counts
 from lstmviz.trace import trace_bytes
 
@@ -35,6 +36,7 @@ class View:
     x: np.ndarray
     vocabulary: tuple[str, ...] | None
     characters: tuple[str, ...] | None  # the typed characters, one per step (text mode)
+    notes: tuple[str, ...]  # how typed numbers were read, when another reading was possible
     traces: dict[str, Trace]
     labels: dict[str, str]  # cell -> label on screen ("LSTM", "LSTM (loaded)")
     jacobians: dict[str, tuple[tuple[JacobianNorms, ...], ...]]
@@ -75,11 +77,18 @@ def _arrays(tr: Trace):
 
 def sequence(config: AppConfig) -> tuple[np.ndarray, tuple[str, ...] | None]:
     """The input (T, D) and, in text mode, the vocabulary; raises ``lstmviz.SequenceError``."""
+    x, vocabulary, _ = sequence_with_notes(config)
+    return x, vocabulary
+
+
+def sequence_with_notes(config: AppConfig) -> tuple[np.ndarray, tuple[str, ...] | None, tuple[str, ...]]:
+    """:func:`sequence` and the parser's notes on how typed numbers were read."""
     if config.mode == "text":
-        return lstmviz.encode_text(config.text)
+        return (*lstmviz.encode_text(config.text), ())
     if not config.edited:
-        return lstmviz.preset(config.preset, config.preset_length, config.preset_seed), None
-    return lstmviz.parse_sequence(config.text), None
+        return lstmviz.preset(config.preset, config.preset_length, config.preset_seed), None, ()
+    x, notes = parse_sequence_with_notes(config.text)
+    return x, None, notes
 
 
 def build_models(config: AppConfig, input_size: int, loaded: Mapping[str, Model] | None) -> dict[str, Model]:
@@ -109,7 +118,7 @@ def run(config: AppConfig, loaded: Mapping[str, Model] | None = None, *,
     scale is a float32 artefact)."""
     start = time.perf_counter()
     try:
-        x, vocabulary = sequence(config)
+        x, vocabulary, notes = sequence_with_notes(config)
         models = build_models(config, x.shape[1], loaded)
     except ValueError as error:  # SequenceError is a ValueError; so are bad sizes
         return Refused(str(error))
@@ -133,6 +142,7 @@ def run(config: AppConfig, loaded: Mapping[str, Model] | None = None, *,
         x=x,
         vocabulary=vocabulary,
         characters=tuple(config.text) if config.mode == "text" else None,
+        notes=notes,
         traces=traces,
         labels=labels,
         jacobians=jacobians,

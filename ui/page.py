@@ -11,6 +11,7 @@ from streamlit.runtime.pages_manager import PagesManager
 from lstmviz.equations import aligned
 from lstmviz.plots import DIRECTION_LABELS
 
+from .chart_downloads import chart_config
 from .compute import Refused, View, compute
 from .config import AppConfig
 from .models import loaded_models
@@ -19,10 +20,7 @@ from .sidebar import CONFIG_KEY
 
 _LAST_GOOD = "last_good_config"
 _SEQUENCE_FIELDS = ("preset", "preset_length", "preset_seed", "edited", "mode", "text")
-PLOTLY_CONFIG = {
-    "displaylogo": False,
-    "toImageButtonOptions": {"format": "svg", "filename": "lstmviz-chart"},
-}
+
 
 
 def config() -> AppConfig:
@@ -72,6 +70,8 @@ def load() -> tuple[AppConfig, View] | None:
         if isinstance(result, Refused):
             current, result = fallback, compute(fallback, models)
     _describe(current, result)
+    for note in result.notes:
+        st.info(plain(note))
     _warn_exploding(current, result)
     return current, result
 
@@ -132,5 +132,7 @@ def latex_block(lines: list[str], small: bool = False) -> None:
 
 
 def show(fig: go.Figure, key: str | None = None, **kwargs) -> None:
-    """A chart at full width; its colours are the figure's own (no theme replaces them)."""
-    return st.plotly_chart(fig, width="stretch", config=PLOTLY_CONFIG, key=key, theme=None, **kwargs)
+    """A chart at full width, downloadable as SVG and PNG from its toolbar; its colours are the
+    figure's own (no theme replaces them)."""
+    config = chart_config(f"lstmviz-{key or 'chart'}")
+    return st.plotly_chart(fig, width="stretch", config=config, key=key, theme=None, **kwargs)

@@ -39,7 +39,7 @@ from .config import (
     text_in_link,
     to_query,
 )
-from .csv_input import csv_text
+from .csv_input import csv_text_with_notes
 from .models import LoadedModels, clear_models, loaded_models
 from .safe_text import plain
 
@@ -141,11 +141,12 @@ def _load_csv() -> None:
             raise SequenceError(
                 f"the file has {upload.size / 1e6:.1f} MB; CSV files up to {MAX_CSV_BYTES / 1e6:g} MB are read"
             )
-        text = csv_text(upload.getvalue())
+        text, notes = csv_text_with_notes(upload.getvalue())
     except SequenceError as error:
         state["w_csv_error"] = f"{upload.name}: {error}"
         return
     state["w_text"], state["w_mode"], state["w_edited"] = text, "numbers", True
+    state["w_csv_notes"] = [f"{upload.name}: {note}" for note in notes]
 
 
 def _sequence_widgets() -> None:
@@ -189,6 +190,8 @@ def _sequence_widgets() -> None:
     )
     if "w_csv_error" in state:
         st.error(plain(state["w_csv_error"]))
+    for note in state.pop("w_csv_notes", []):
+        st.info(plain(note))
 
 
 def _cell_widgets(loaded: LoadedModels | None) -> None:

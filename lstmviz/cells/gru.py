@@ -48,7 +48,6 @@ from .base import (
     shifted,
     sigmoid,
     split_rows,
-    torch_affine,
     unchanged,
 )
 from .text import affine, escape, gate_line

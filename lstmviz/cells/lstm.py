@@ -222,9 +222,9 @@ class LSTM(Cell):
         return [
             rf"\delta h_t = \frac{{\partial \ell_t}}{{\partial h_t}} + W_{{hh}}^{{\top}}\, \delta a_{{{nxt}}}",
             rf"\delta c_t = {dm} \odot o_t \odot (1 - \tanh^2 c_t) + \delta c_{{{nxt}}} \odot f_{{{nxt}}}",
-            rf"\delta a^i_t = \delta c_t \odot g_t \odot i_t (1 - i_t)",
+            r"\delta a^i_t = \delta c_t \odot g_t \odot i_t (1 - i_t)",
             rf"\delta a^f_t = \delta c_t \odot c_{{{prv}}} \odot f_t (1 - f_t)",
-            rf"\delta a^g_t = \delta c_t \odot i_t \odot (1 - g_t^2)",
+            r"\delta a^g_t = \delta c_t \odot i_t \odot (1 - g_t^2)",
             rf"\delta a^o_t = {dm} \odot \tanh(c_t) \odot o_t (1 - o_t)",
             r"\frac{\partial L}{\partial x_t} = W_{ih}^{\top}\, \delta a_t, \quad"
             r" \delta a_t = [\delta a^i_t; \delta a^f_t; \delta a^g_t; \delta a^o_t]",
