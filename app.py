@@ -12,7 +12,8 @@ from ui.sidebar import draw_sidebar
 st.set_page_config(page_title="lstmviz", page_icon=":material/repeat:", layout="wide")
 
 pages = [
-    st.Page("pages/step_through.py", title="Step through", icon=":material/step:", default=True),
+    st.Page("pages/why_gates.py", title="Why gates", icon=":material/insights:", default=True),
+    st.Page("pages/step_through.py", title="Step through", icon=":material/step:"),
     st.Page("pages/gates_states.py", title="Gates and states", icon=":material/grid_view:"),
     st.Page("pages/gradients.py", title="Gradients", icon=":material/trending_down:"),
     st.Page("pages/equations.py", title="Equations", icon=":material/functions:"),

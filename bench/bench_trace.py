@@ -4,7 +4,7 @@
     python bench/bench_trace.py --repeats 3 --sizes 200x64x8
 
 For each size it prints the median wall time of ``trace()`` (forward keeping every gate and state, plus
-every per-step gradient by hand-written BPTT) for RNN, LSTM and GRU, the median time of the fused
+every per-step gradient by hand-written BPTT) for every registered cell, the median time of the fused
 ``nn.LSTM`` forward + backward of ``output[-1].sum()`` (the same loss), and the ratio LSTM trace / fused.
 It also reports the peak traced memory of one LSTM trace, to show it grows linearly in T.
 """
@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout, nothing installed
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the checkout's lstmviz, installed or not
 import lstmviz  # noqa: E402
 
 
@@ -61,10 +61,10 @@ def bench_size(steps: int, hidden: int, features: int, repeats: int) -> None:
     threads = torch.get_num_threads()
     print(f"\nT={steps} H={hidden} D={features} (median of {repeats}, torch threads={threads})")
     times = {}
-    for cell in ("rnn", "lstm", "gru"):
+    for cell in lstmviz.CELL_NAMES:
         model = lstmviz.build(cell, features, hidden, seed=0)
         times[cell] = median_seconds(lambda m=model: lstmviz.trace(m, x), repeats)
-        print(f"  trace {cell.upper():<5} {times[cell] * 1e3:9.1f} ms")
+        print(f"  trace {cell:<8} {times[cell] * 1e3:9.1f} ms")
     lstm = lstmviz.build("lstm", features, hidden, seed=0)
     fused = fused_lstm_seconds(lstm, x, repeats)
     print(f"  nn.LSTM fwd+bwd {fused * 1e3:9.1f} ms")

@@ -29,7 +29,7 @@ import plotly.graph_objects as go
 from .cells import REGISTRY
 from .palette import GRADIENT_SCALE, SIGMOID_SCALE, SIGNED_SCALE, gate_colour, gate_pattern
 from .results import JacobianNorms, LayerTrace, Trace
-from .summaries import saturation
+from .summaries import gradient_horizon, saturation
 
 FIGURE_VALUES = 100_000
 """Most numbers a heatmap or multi-line figure carries (about 0.6 MB of JSON as base64 float32)."""
@@ -408,13 +408,20 @@ def gradient_norms(
     *,
     t: int | None = None,
     characters: Sequence[str] | None = None,
+    mark_horizons: bool = False,
+    height: int = 400,
 ) -> go.Figure:
-    """``||dL/dh_t||`` (or ``c``: ``||dL/dc_t||``; ``x``: ``||dL/dx_t||``) over t, log scale, one line each."""
+    """``||dL/dh_t||`` (or ``c``: ``||dL/dc_t||``; ``x``: ``||dL/dx_t||``) over t, log scale, one line each.
+
+    ``mark_horizons``: a marker where each cell's gradient first falls below 10^-3 of its value at T
+    (its gradient horizon, :func:`lstmviz.summaries.gradient_horizon`).
+    """
     if quantity not in _GRADIENT_NAMES:
         raise ValueError(f"quantity must be one of {tuple(_GRADIENT_NAMES)}, got {quantity!r}")
     fig = go.Figure()
     blank = low = steps = 0
     tiny = 0.0
+    positions = iter(("top left", "bottom right", "top right", "bottom left", "middle left"))
     for key, trace in traces.items():
         array = gradient_array(trace, quantity, layer, direction)
         if array is None:
@@ -427,6 +434,15 @@ def gradient_norms(
         cell = trace.cell
         fig.add_trace(_line(values, _stride(len(values)), name=series_label(key, trace),
                             line={"color": cell.colour, "dash": cell.dash, "width": 2.5}))
+        horizon = gradient_horizon(trace, layer, direction) if mark_horizons and quantity == "h" else None
+        if horizon is not None and horizon.steps is not None:
+            at = len(norms) - 1 - horizon.steps
+            fig.add_trace(go.Scatter(
+                x=[at], y=[norms[at]], mode="markers+text", text=[f"{series_label(key, trace)}: {horizon.steps}"],
+                textposition=next(positions, "top left"), textfont={"color": cell.colour, "size": 12},
+                marker={"color": cell.colour, "size": 11, "symbol": "x"}, showlegend=False,
+                hovertemplate=f"{series_label(key, trace)} horizon: ‖δh‖ below 10⁻³ of its value at T, "
+                f"{horizon.steps} steps back<extra></extra>"))
     fig.update_yaxes(type="log", title_text="norm (log scale)", exponentformat="power", minor={"showgrid": False})
     fig.update_xaxes(**time_axis(steps, characters))
     if t is not None:
@@ -435,7 +451,9 @@ def gradient_norms(
     where = where_label(first, layer, direction) if first is not None and quantity != "x" else ""
     loss = f"loss: {'last step' if first is None or first.loss_kind == 'last' else 'all steps'}"
     notes = [loss, where, _stride_note(_stride(steps)), *_blank_notes(blank, low, tiny)]
-    return _layout(fig, _title(_GRADIENT_NAMES[quantity], notes), 400)
+    if mark_horizons:
+        notes.append("× = gradient horizon: ‖δh_t‖ first below 10⁻³ of its value at T")
+    return _layout(fig, _title(_GRADIENT_NAMES[quantity], notes), height)
 
 
 def gradient_array(trace: Trace, quantity: str, layer: int, direction: int) -> np.ndarray | None:

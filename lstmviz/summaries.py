@@ -77,6 +77,29 @@ def gradient_horizon(trace: Trace, layer: int = 0, direction: int = 0, threshold
     return Horizon(steps, available, reference, threshold)
 
 
+def steps_per_decade(trace: Trace, layer: int = 0, direction: int = 0) -> float | None:
+    """How many steps back from T the gradient takes, on average, to fall by a factor of 10.
+
+    The slope of a least-squares line through log10 ||delta_h_t|| against t (steps with a finite,
+    positive norm); None when the gradient does not fall going back (or there are too few steps).
+    """
+    norms = gradient_norms(trace, layer, direction)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        logs = np.log10(norms)
+    usable = np.isfinite(logs)
+    if usable.sum() < 3:
+        return None
+    slope = float(np.polyfit(np.flatnonzero(usable), logs[usable], 1)[0])
+    return 1.0 / slope if slope > 1e-12 else None
+
+
+def retained(trace: Trace, layer: int = 0, direction: int = 0) -> float:
+    """||delta_h_0|| / ||delta_h_T||: the share of the gradient at T that reaches the first step."""
+    norms = gradient_norms(trace, layer, direction)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return float(norms[0] / norms[-1])
+
+
 def saturation(trace: Trace) -> list[Saturation]:
     """One :class:`Saturation` per squashed gate, layer and direction (the RNN's tanh output h as its gate).
 

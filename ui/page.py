@@ -43,11 +43,12 @@ def _rerun_through_router() -> None:
     st.rerun()
 
 
-def load() -> tuple[AppConfig, View] | None:
+def load(compact: bool = False) -> tuple[AppConfig, View] | None:
     """The view to draw, after showing any error or warning; None when there is nothing to draw.
 
     An input that cannot be traced shows the reason, and the charts keep showing the last input that
-    worked (if any), so a typo while typing does not blank the page.
+    worked (if any), so a typo while typing does not blank the page. ``compact`` leaves out the
+    caption describing the input (the first screen keeps its height for the chart).
     """
     current = config()
     if not current.cells:
@@ -69,7 +70,8 @@ def load() -> tuple[AppConfig, View] | None:
         current, result = with_old_sequence, compute(with_old_sequence, models)
         if isinstance(result, Refused):
             current, result = fallback, compute(fallback, models)
-    _describe(current, result)
+    if not compact:
+        _describe(current, result)
     for note in result.notes:
         st.info(plain(note))
     _warn_exploding(current, result)

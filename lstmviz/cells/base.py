@@ -161,6 +161,7 @@ class Cell:
     linear_gates: ClassVar[frozenset[str]] = frozenset()  # gates with no squashing at all
     paths: ClassVar[tuple[BackwardPath, ...]] = ()
     carry_label: ClassVar[str] = ""  # what the product of :meth:`carry` over steps is called
+    carry_symbol: ClassVar[str] = ""  # the per-step factor of :meth:`carry`, e.g. "f"
     pascanu_gamma: ClassVar[float | None] = None  # bound on |phi'| when d s_t/d s_{t-1} = diag(phi') W_hh
 
     def __init__(self, spec: ModelSpec) -> None:

@@ -82,6 +82,10 @@ class GRU(Cell):
         return "GRU (tutorial)" if self.tutorial else "GRU (PyTorch)"
 
     @property
+    def carry_symbol(self) -> str:
+        return "1 − z" if self.tutorial else "z"
+
+    @property
     def carry_label(self) -> str:
         return "∏ (1 − z_k): the direct path" if self.tutorial else "∏ z_k: the direct path"
 

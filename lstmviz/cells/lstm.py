@@ -54,6 +54,7 @@ class LSTM(Cell):
     projection = True
     forget_row = "f"
     carry_label = "∏ f_k: the cell path"
+    carry_symbol = "f"
     torch_class = "LSTM"
     sigmoid_gates = frozenset("ifo")
     paths = (

@@ -49,6 +49,7 @@ class MinGRU(Cell):
     gates = ("z", "n")
     recurrent = False
     carry_label = "∏ (1 − z_k): the direct path"
+    carry_symbol = "1 − z"
     sigmoid_gates = frozenset("z")
     linear_gates = frozenset("n")
     paths = (BackwardPath("direct", "the direct path", r"\delta h_{t} \odot (1 - z_{t})"),)

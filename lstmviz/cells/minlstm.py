@@ -51,6 +51,7 @@ class MinLSTM(Cell):
     gates = ("f", "i", F, I, "n")
     recurrent = False
     carry_label = "∏ f′_k: the direct path"
+    carry_symbol = "f′"
     forget_row = "f"
     sigmoid_gates = frozenset(("f", "i", F, I))
     linear_gates = frozenset("n")
