@@ -7,6 +7,8 @@ settings become one frozen config, see ``ui/``) and runs the page chosen in the 
 import streamlit as st
 
 from ui.chart_downloads import png_buttons
+from ui import view_state
+from ui.page import start_view, view_download
 from ui.sidebar import draw_sidebar
 
 st.set_page_config(page_title="lstmviz", page_icon=":material/repeat:", layout="wide")
@@ -21,6 +23,10 @@ pages = [
 ]
 
 page = st.navigation(pages)
+view_state.load_link()
 draw_sidebar()
+start_view()
 page.run()
+view_state.sync()
+view_download(page.title)
 png_buttons()

@@ -15,7 +15,7 @@ st.markdown(
 loaded = page.load()
 if loaded is not None:
     _, view = loaded
-    layer, direction = page.pick_layer(view, "gates")
+    layer, direction = page.pick_layer(view)
     gates_view.side_by_side(view, layer, direction)
     gates_view.chosen_units(view, layer, direction)
     st.header("Saturation")

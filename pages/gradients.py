@@ -20,7 +20,7 @@ loaded = page.load()
 if loaded is not None:
     _, view = loaded
     gradient_view.horizons(view)
-    layer, direction = page.pick_layer(view, "grad")
+    layer, direction = page.pick_layer(view)
     gradient_view.norms(view, layer, direction)
     gradient_view.per_unit(view, layer, direction)
     st.header("‖∂s_T/∂s_t‖: how fast the state forgets")

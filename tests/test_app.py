@@ -20,7 +20,8 @@ from ui.models import LoadedModels, models_digest
 from ui.safe_text import plain
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
-PAGES = ["pages/step_through.py", "pages/gates_states.py", "pages/gradients.py", "pages/equations.py"]
+PAGES = ["pages/step_through.py", "pages/gates_states.py", "pages/gradients.py", "pages/equations.py",
+         "pages/why_gates.py"]
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -69,7 +70,33 @@ def _no_problems(at: AppTest) -> None:
 
 @pytest.fixture(scope="module")
 def default_app() -> AppTest:
-    return _app()
+    return _app(page="pages/step_through.py")
+
+
+def test_the_first_screen_reads_the_gradient_chart_with_live_numbers():
+    at = _app()
+    _no_problems(at)
+    assert set(_charts(at)) == {"overview_grad_h"}
+    sentence = at.markdown[1].value
+    view = run(at.session_state["app_config"])
+    horizons = {c: lstmviz.summaries.gradient_horizon(tr).steps for c, tr in view.traces.items()}
+    assert f"RNN's gradient is below 10⁻³ of its value at T after {horizons['rnn']} steps" in sentence
+    assert horizons["lstm"] is None and "LSTM's still has" in sentence and "cell highway" in sentence
+    marks = [d for d in _charts(at)["overview_grad_h"]["data"] if d.get("mode") == "markers+text"]
+    assert sorted(d["text"][0] for d in marks) == sorted(f"{view.labels[c]}: {h}" for c, h in horizons.items() if h)
+
+
+def test_a_link_carries_the_step_unit_layer_and_direction():
+    query = {"layers": "2", "bidir": "1", "step": "7", "unit": "3", "layer": "1", "dir": "1"}
+    at = _app(query, page="pages/step_through.py")
+    _no_problems(at)
+    assert at.slider(key="view_step").value == 7
+    assert at.selectbox(key="view_unit").value == 3
+    assert at.selectbox(key="view_layer").value == 1
+    title = _charts(at)["step_diagram_lstm"]["layout"]["title"]["text"]
+    assert "t = 7" in title and "unit 3" in title and "layer 1, reverse" in title
+    assert {k: at.query_params[k] for k in ("step", "unit", "layer", "dir")} == {"step": "7", "unit": "3",
+                                                                                 "layer": "1", "dir": "1"}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -82,7 +109,7 @@ def test_step_through_shows_all_three_cells_by_default(default_app):
     for cell in ("rnn", "lstm", "gru"):
         assert {f"step_diagram_{cell}", f"step_bars_{cell}", f"step_heatmap_{cell}"} <= set(charts)
     assert len(default_app.latex) == 6  # forward and backward equations of each cell
-    assert default_app.slider(key="step_t").value == 0
+    assert default_app.slider(key="view_step").value == 0
     assert any("x: 30 steps (t = 0 … 29) × 1 feature (preset impulse)" in c.value for c in default_app.caption)
 
 
@@ -90,7 +117,9 @@ def test_step_through_shows_all_three_cells_by_default(default_app):
 def test_every_page_renders_without_exception(default_app, page):
     default_app.switch_page(page).run()
     _no_problems(default_app)
-    if page != "pages/equations.py":
+    if page == "pages/why_gates.py":
+        assert len(default_app.get("plotly_chart")) == 1
+    elif page != "pages/equations.py":
         assert len(default_app.get("plotly_chart")) >= 4
     else:
         assert len(default_app.latex) >= 6 and not default_app.error
@@ -110,7 +139,7 @@ def test_default_view_shows_the_rnn_gradient_dying_while_the_lstm_keeps_it(defau
 
 
 def test_toggling_cells_changes_which_traces_appear():
-    at = _app()
+    at = _app(page="pages/step_through.py")
     at.button_group(key="w_cells").set_value(["lstm", "gru"]).run()
     _no_problems(at)
     keys = set(_charts(at))
@@ -123,15 +152,15 @@ def test_toggling_cells_changes_which_traces_appear():
 
 
 def test_stepping_through_time_moves_every_cell():
-    at = _app()
+    at = _app(page="pages/step_through.py")
     before = _charts(at)["step_diagram_lstm"]
     next_button = next(b for b in at.button if b.label.startswith("Next"))
     next_button.click().run()
-    assert at.slider(key="step_t").value == 1
+    assert at.slider(key="view_step").value == 1
     after = _charts(at)
     assert "t = 1" in after["step_diagram_lstm"]["layout"]["title"]["text"]
     assert after["step_diagram_lstm"] != before
-    at.slider(key="step_t").set_value(7).run()
+    at.slider(key="view_step").set_value(7).run()
     assert "t = 7" in _charts(at)["step_diagram_gru"]["layout"]["title"]["text"]
 
 
@@ -140,7 +169,7 @@ def test_stepping_through_time_moves_every_cell():
 
 
 def test_an_invalid_sequence_shows_the_parser_error_and_the_rest_still_renders():
-    at = _app()
+    at = _app(page="pages/step_through.py")
     at.text_area(key="w_text").input("1, 2, x, 4").run()
     assert not at.exception
     assert any(plain("'x' at position 3 is not a number") in e.value for e in at.error)
@@ -178,7 +207,7 @@ def test_a_saturated_tanh_rnn_does_not_explode_and_the_help_says_why():
 
 
 def test_csv_upload_fills_the_box_and_bad_files_say_why():
-    at = _app()
+    at = _app(page="pages/step_through.py")
     at.file_uploader(key="w_csv").upload("seq.csv", b"a,b\n1,0\n0,1\n0.5,0.5\n", "text/csv").run()
     _no_problems(at)
     assert at.text_area(key="w_text").value == "1,0\n0,1\n0.5,0.5\n"
@@ -205,7 +234,7 @@ def test_query_params_restore_a_config():
         "fbias": "1.5",
         "loss": "all",
     }
-    at = _app(query)
+    at = _app(query, page="pages/step_through.py")
     _no_problems(at)
     assert at.number_input(key="w_hidden").value == 8
     assert at.toggle(key="w_bidir").value is True
@@ -217,7 +246,7 @@ def test_query_params_restore_a_config():
 
 
 def test_a_link_carries_typed_text():
-    at = _app({"text": "早上好", "mode": "text", "cells": "gru"})
+    at = _app({"text": "早上好", "mode": "text", "cells": "gru"}, page="pages/gradients.py")
     _no_problems(at)
     assert "x: 3 steps (t = 0 … 2) × 3 features" in " ".join(c.value for c in at.caption)
     assert at.query_params["text"] == "早上好"
@@ -285,7 +314,7 @@ def _download(at: AppTest, manager: MediaFileManager, key: str) -> str:
 
 
 def test_downloads_carry_the_trace_and_a_working_snippet(media):
-    at = _app({"hidden": "4", "len": "6"})
+    at = _app({"hidden": "4", "len": "6"}, page="pages/step_through.py")
     _no_problems(at)
     manager = media[-1]
     config = at.session_state["app_config"]
@@ -306,6 +335,7 @@ def test_a_loaded_model_stands_in_for_its_cell_beside_fresh_cells():
     at = AppTest.from_file(APP, default_timeout=60)
     at.session_state["lstmviz_models"] = LoadedModels("trained LSTM", models, models_digest(models))
     at.run()
+    at.switch_page("pages/step_through.py").run()
     _no_problems(at)
     info = " ".join(i.value for i in at.sidebar.info)
     assert plain("trained LSTM") in info and plain("2 layers, input 1, hidden 5") in info

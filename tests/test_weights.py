@@ -271,3 +271,38 @@ def test_weights_without_recurrence_need_a_name_or_a_second_layer():
     assert weights.infer_spec(state, cell="minlstm").hidden_size == 4
     deep = lstmviz.build("mingru", 3, 4, num_layers=2, seed=0).weights
     assert weights.infer_spec(dict(deep)).cell == "mingru"
+
+
+def test_make_example_gives_identical_bytes_twice_on_one_machine(tmp_path):
+    import dataclasses
+    import importlib.util
+    import pathlib
+
+    script = pathlib.Path(__file__).resolve().parents[1] / "scripts" / "make_example.py"
+    spec = importlib.util.spec_from_file_location("make_example", script)
+    make_example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(make_example)
+    short = dataclasses.replace(make_example.CONFIG, length=12, steps=6, snapshot_every=3)
+    first, second = tmp_path / "a", tmp_path / "b"
+    make_example.main(first, short)
+    make_example.main(second, short)
+    for path in sorted(first.iterdir()):
+        assert path.read_bytes() == (second / path.name).read_bytes(), path.name
+
+
+def test_shipped_example_reaches_the_accuracy_it_records():
+    """What holds on any CPU: the shipped weights, with their recorded readout, score as recorded."""
+    from lstmviz import tasks
+    from lstmviz.training import EVAL_BATCH, REGRESSION_TOLERANCE
+
+    info = weights.example_info("recall_first")
+    task, _ = tasks.task_info(info["task"]["name"], info["task"]["length"])
+    x, y = tasks.batch(task, None, EVAL_BATCH, np.random.default_rng([info["config"]["model"]["seed"], 1]))
+    for cell, model in weights.load_example("recall_first").items():
+        module = lstmviz.to_torch(model)
+        readout = info["readout"][cell]
+        with torch.no_grad():
+            h_last = module(x)[0][-1].numpy()
+        scores = h_last @ np.array(readout["weight"]).T + np.array(readout["bias"])
+        accuracy = float(np.mean(np.abs(scores - y.numpy()) < REGRESSION_TOLERANCE))
+        assert accuracy == pytest.approx(info["final"][cell]["accuracy"], abs=0.01), cell

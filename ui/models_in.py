@@ -59,7 +59,7 @@ def _open_example() -> None:
     models = weights.load_example("recall_first")
     task = info["task"]
     label = f"example: {weights.EXAMPLES['recall_first']} (length {task['length']})"
-    open_models(label, models, preset=task["name"], length=task["length"], seed=info.get("seed", 0))
+    open_models(label, models, preset=task["name"], length=task["length"], seed=info["config"]["model"]["seed"])
     finals = ", ".join(f"{cell.upper()} loss {final['loss']:.4g}, accuracy {final['accuracy']:.0%}"
                        for cell, final in info["final"].items())
     st.session_state[MESSAGES] = [

@@ -9,9 +9,11 @@ import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
 from lstmviz.equations import aligned
+from lstmviz.report import view_html
 from lstmviz.plots import DIRECTION_LABELS
 
 from .chart_downloads import chart_config
+from . import view_state
 from .compute import Refused, View, compute
 from .config import AppConfig
 from .models import loaded_models
@@ -107,18 +109,19 @@ def _warn_exploding(current: AppConfig, view: View) -> None:
     )
 
 
-def pick_layer(view: View, key: str) -> tuple[int, int]:
-    """Layer and direction selectors (shown only when there is a choice)."""
+def pick_layer(view: View) -> tuple[int, int]:
+    """Layer and direction selectors (shown only when there is a choice), shared by every page and kept
+    in the link (``layer=``, ``dir=``)."""
     layers = max(t.spec.num_layers for t in view.traces.values())
     bidirectional = any(t.spec.bidirectional for t in view.traces.values())
     left, right = st.columns(2)
-    layer = direction = 0
+    layer = view_state.get("layer", layers)
+    direction = view_state.get("dir", 2 if bidirectional else 1)
     if layers > 1:
-        layer = left.selectbox("Layer", range(layers), key=f"{key}_layer", persist_state="session")
+        layer = left.selectbox("Layer", range(layers), key=view_state.key("layer"), persist_state="session")
     if bidirectional:
         direction = right.segmented_control("Direction", (0, 1), format_func=DIRECTION_LABELS.__getitem__,
-                                            required=True, default=0, key=f"{key}_direction",
-                                            persist_state="session")
+                                            required=True, key=view_state.key("dir"), persist_state="session")
     return layer, direction
 
 
@@ -131,10 +134,40 @@ def clamp_layer(view: View, cell: str, layer: int, direction: int) -> tuple[int,
 def latex_block(lines: list[str], small: bool = False) -> None:
     """Equations aligned on each line's first top-level relation; a line starting with '=' continues."""
     st.latex(aligned(lines, small))
+    _shown().append([aligned(lines, small)])
 
 
 def show(fig: go.Figure, key: str | None = None, **kwargs) -> None:
     """A chart at full width, downloadable as SVG and PNG from its toolbar; its colours are the
     figure's own (no theme replaces them)."""
     config = chart_config(f"lstmviz-{key or 'chart'}")
+    _shown().append(fig)
     return st.plotly_chart(fig, width="stretch", config=config, key=key, theme=None, **kwargs)
+
+
+_SHOWN = "view_sections"
+
+
+def _shown() -> list:
+    return st.session_state.setdefault(_SHOWN, [])
+
+
+def start_view() -> None:
+    """Forget the charts and equations of the previous run (app.py calls this before each page)."""
+    st.session_state[_SHOWN] = []
+
+
+def view_download(title: str) -> None:
+    """A sidebar button that downloads this run's charts and equations as one offline HTML file."""
+    sections = [f"lstmviz: {title}", *_shown()]
+    with st.sidebar:
+        st.download_button(
+            "Download this view (HTML, opens offline)",
+            data=lambda: view_html(title, sections),
+            file_name=f"lstmviz-{title.lower().replace(' ', '-')}.html",
+            mime="text/html",
+            on_click="ignore",
+            key="view_html",
+            width="stretch",
+            disabled=len(sections) == 1,
+        )

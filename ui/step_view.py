@@ -6,35 +6,40 @@ import streamlit as st
 
 from lstmviz import diagram, plots, steps
 
-from . import page
+from . import page, view_state
 from .compute import View
 
 
+STEP = view_state.key("step")
+
+
 def _shift(delta: int, count: int) -> None:
-    st.session_state["step_t"] = min(max(st.session_state.get("step_t", 0) + delta, 0), count - 1)
+    st.session_state[STEP] = min(max(view_state.get("step") + delta, 0), count - 1)
 
 
 def controls(count: int, playing: bool) -> int:
     state = st.session_state
-    t = min(state.get("step_t", 0), count - 1)
+    t = view_state.get("step", count)
     if playing:
         t = (t + 1) % count
-    state["step_t"] = t
+    state[STEP] = t
     if count == 1:
         st.caption("The sequence has a single step: t = 0.")
         return 0
     back, slider, forward = st.columns([1, 6, 1], vertical_alignment="bottom")
     back.button("◀ Previous", on_click=_shift, args=(-1, count), disabled=t == 0, width="stretch")
     forward.button("Next ▶", on_click=_shift, args=(1, count), disabled=t == count - 1, width="stretch")
-    return slider.slider("Step t", 0, count - 1, key="step_t", persist_state="session")
+    return slider.slider("Step t", 0, count - 1, key=STEP, persist_state="session")
 
 
 def unit_choice(view: View) -> int | None:
     size = max(tr.layers[0][0].gates[tr.cell.gates[0]].shape[1] if tr.cell.gates else tr.layers[0][0].h.shape[1]
                for tr in view.traces.values())
+    if view_state.get("unit") != "mean":
+        view_state.get("unit", size)
     choice = st.selectbox("Unit shown in the diagram and the equations", (*range(size), "mean"),
                           format_func=lambda u: "mean over units" if u == "mean" else f"unit {u}",
-                          key="step_unit", persist_state="session")
+                          key=view_state.key("unit"), persist_state="session")
     return None if choice == "mean" else int(choice)
 
 
@@ -61,7 +66,7 @@ def step_view(view: View, playing: bool) -> None:
     with left:
         unit = unit_choice(view)
     with right:
-        layer, direction = page.pick_layer(view, "step")
+        layer, direction = page.pick_layer(view)
     for column, cell in zip(st.columns(len(view.traces)), view.traces, strict=True):
         with column:
             cell_column(view, cell, t, *page.clamp_layer(view, cell, layer, direction), unit)
