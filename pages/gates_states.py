@@ -24,5 +24,5 @@ if loaded is not None:
         "and little gradient passes through it: a saturated forget gate near 1 is what keeps the LSTM's "
         "memory, a saturated RNN tanh is what kills the RNN's gradient."
     )
-    page.show(plots.saturation_bars(view.labelled()), key="gates_saturation")
+    page.show("saturation", plots.saturation_bars(view.labelled()), key="gates_saturation")
     st.dataframe(gates_view.saturation_rows(view), hide_index=True, width="stretch")

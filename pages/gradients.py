@@ -31,4 +31,4 @@ if loaded is not None:
     )
     norms = {view.labels[c]: nested[min(layer, len(nested) - 1)][min(direction, len(nested[0]) - 1)]
              for c, nested in view.jacobians.items()}
-    page.show(plots.jacobian_figure(norms, view.labelled()), key="grad_jacobian")
+    page.show("jacobian", plots.jacobian_figure(norms, view.labelled()), key="grad_jacobian")

@@ -374,3 +374,12 @@ def test_csv_header_is_skipped_and_errors_name_the_row():
     assert csv_text(b"x\n1\n2\n") == "1\n2\n"
     with pytest.raises(lstmviz.SequenceError, match="after the header"):
         csv_text(b"a,b\n1,2\n3\n")
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_chart_comes_with_how_to_read_it(page):
+    at = _app(page=page)
+    charts, helps = at.get("plotly_chart"), at.get("popover")
+    assert len(charts) == len(helps) > 0 or page == "pages/equations.py"
+    texts = [md.value for pop in helps for md in pop.markdown]
+    assert all(text.startswith("**Drawn:**") for text in texts) and len(texts) == len(helps)

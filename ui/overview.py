@@ -45,5 +45,5 @@ def reading(view: View) -> str:
 
 def first_screen(view: View) -> None:
     st.markdown(reading(view))
-    page.show(plots.gradient_norms(view.labelled(), "h", mark_horizons=True, characters=view.characters,
+    page.show("gradient_norms", plots.gradient_norms(view.labelled(), "h", mark_horizons=True, characters=view.characters,
                                    height=340), key="overview_grad_h")

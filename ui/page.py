@@ -13,6 +13,7 @@ from lstmviz.report import view_html
 from lstmviz.plots import DIRECTION_LABELS
 
 from .chart_downloads import chart_config
+from .chart_help import HELP
 from . import view_state
 from .compute import Refused, View, compute
 from .config import AppConfig
@@ -137,10 +138,12 @@ def latex_block(lines: list[str], small: bool = False) -> None:
     _shown().append([aligned(lines, small)])
 
 
-def show(fig: go.Figure, key: str | None = None, **kwargs) -> None:
-    """A chart at full width, downloadable as SVG and PNG from its toolbar; its colours are the
-    figure's own (no theme replaces them)."""
-    config = chart_config(f"lstmviz-{key or 'chart'}")
+def show(kind: str, fig: go.Figure, key: str | None = None, **kwargs):
+    """A chart at full width under its "How to read this" (:data:`ui.chart_help.HELP` of ``kind``),
+    downloadable as SVG and PNG from its toolbar; its colours are the figure's own (no theme replaces them)."""
+    with st.popover("How to read this", icon=":material/help:", type="tertiary"):
+        st.markdown(HELP[kind])
+    config = chart_config(f"lstmviz-{key or kind}")
     _shown().append(fig)
     return st.plotly_chart(fig, width="stretch", config=config, key=key, theme=None, **kwargs)
 

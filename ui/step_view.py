@@ -50,14 +50,14 @@ def cell_column(view: View, cell: str, t: int, layer: int, direction: int, unit:
         st.caption(trace.cell.convention())
     size = trace.layers[layer][direction].h.shape[1]
     chosen = None if unit is None else min(unit, size - 1)
-    page.show(diagram.cell_diagram(trace, t, layer, direction, chosen), key=f"step_diagram_{cell}")
+    page.show("diagram", diagram.cell_diagram(trace, t, layer, direction, chosen), key=f"step_diagram_{cell}")
     if chosen is None:
         st.caption("Mean over units: the equations hold per unit, so pick a unit to see them with its numbers.")
     else:
         page.latex_block(steps.substituted(trace, t, layer, direction, chosen), small=True)
         st.caption(f"Unit {chosen}. Backward: the gradient arriving at step {t}.")
         page.latex_block(steps.substituted_backward(trace, t, layer, direction, chosen), small=True)
-    page.show(plots.gate_bars(trace, t, layer, direction), key=f"step_bars_{cell}")
+    page.show("gate_bars", plots.gate_bars(trace, t, layer, direction), key=f"step_bars_{cell}")
 
 
 def step_view(view: View, playing: bool) -> None:
@@ -73,5 +73,5 @@ def step_view(view: View, playing: bool) -> None:
     st.header("The whole run, cursor at t")
     for cell, trace in view.traces.items():
         where = page.clamp_layer(view, cell, layer, direction)
-        page.show(plots.state_heatmaps(trace, *where, t=t, panel_height=75, characters=view.characters),
+        page.show("state_heatmaps", plots.state_heatmaps(trace, *where, t=t, panel_height=75, characters=view.characters),
                   key=f"step_heatmap_{cell}")

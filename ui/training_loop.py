@@ -75,8 +75,8 @@ def _run(trainer: Trainer) -> None:
             shown["charts"] = update.seconds
             result = trainer.result()
             with live.container():
-                page.show(training_plots.curves_figure(result))
-                page.show(training_plots.gradient_horizon_figure(result))
+                page.show("training_curves", training_plots.curves_figure(result))
+                page.show("training_horizon", training_plots.gradient_horizon_figure(result))
 
     trainer.run(on_progress=progress)
     live.empty()

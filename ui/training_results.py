@@ -30,7 +30,7 @@ def show() -> None:
     st.header(f"{result.task.label}, length {result.task.length}")
     _summary(result)
     selected = st.session_state.get(f"tl_snapshot_{runs}", result.snapshot_steps[-1])
-    page.show(training_plots.curves_figure(result, selected_step=selected), key="tl_curves")
+    page.show("training_curves", training_plots.curves_figure(result, selected_step=selected), key="tl_curves")
     absolute = st.toggle("Absolute colour scale (all cells on one scale)", key="tl_absolute",
                          help="Off: each row is relative to its own largest value, so a small gradient that "
                          "still reaches the first steps is as visible as a large one.")
@@ -38,10 +38,10 @@ def show() -> None:
         "Each row of a heatmap is one snapshot; each column a timestep of the probe sequence (the sidebar "
         "preset of this task, or your sequence). Bright far to the left = the loss still reaches the first steps."
     )
-    page.show(training_plots.gradient_horizon_figure(result, selected_step=selected, normalise=not absolute),
+    page.show("training_horizon", training_plots.gradient_horizon_figure(result, selected_step=selected, normalise=not absolute),
               key="tl_horizon")
     with st.expander("Total gradient norm per step (what clipping acts on)"):
-        page.show(training_plots.grad_norm_figure(result), key="tl_gradnorm")
+        page.show("grad_norm", training_plots.grad_norm_figure(result), key="tl_gradnorm")
     _snapshots(result, runs)
 
 
@@ -91,7 +91,7 @@ def _snapshots(result: TrainingResult, runs: int) -> None:
     steps = result.snapshot_steps
     step = st.select_slider("Training step of the snapshot", steps, value=steps[-1], key=f"tl_snapshot_{runs}")
     index = steps.index(step)
-    page.show(training_plots.snapshot_profile_figure(result, index), key="tl_profile")
+    page.show("snapshot_profile", training_plots.snapshot_profile_figure(result, index), key="tl_profile")
     left, right = st.columns([2, 3])
     left.button(f"Open step {step} in the other pages", on_click=_open_snapshot, args=(index,), type="primary",
                 key="tl_open_snapshot", width="stretch")
