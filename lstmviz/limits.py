@@ -76,7 +76,7 @@ MAX_SNAPSHOTS = 201
 TRAIN_STEP_BUDGET_BYTES = 1 * 2**30
 """Most memory one training step of all cells together may need (autograd keeps every activation)."""
 
-VIEW_BUDGET_BYTES = 400 * 2**20
+VIEW_BUDGET_BYTES = 300 * 2**20
 """Most bytes the app's traces of one view may keep, all cells together (float64, with caches)."""
 
 VIEW_JACOBIAN_BUDGET = 3e8

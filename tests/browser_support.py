@@ -65,6 +65,14 @@ def require_browser() -> None:
     pytest.importorskip("playwright.sync_api")
 
 
+_LAST_PID: list[int] = []
+
+
+def last_server_pid() -> int:
+    """The process id (and process group) of the server the newest :func:`streamlit_server` started."""
+    return _LAST_PID[-1]
+
+
 @contextlib.contextmanager
 def streamlit_server() -> Iterator[str]:
     """`streamlit run app.py` on a free port of 127.0.0.1, logging to test-artifacts/; always stopped."""
@@ -79,6 +87,7 @@ def streamlit_server() -> Iterator[str]:
         process = subprocess.Popen(
             command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
+        _LAST_PID.append(process.pid)
         try:
             url = f"http://127.0.0.1:{port}"
             wait_healthy(url, process)

@@ -424,3 +424,18 @@ def test_exploding_relu_rnn_gives_values_not_errors():
         norms = lstmviz.jacobian_norms(model, x)[0][0]
     assert not np.isfinite(tr.output).all()  # float32 overflows: the app explains it in words
     assert norms.to_last[0] > 1e100 and norms.to_last[-1] == 1.0
+
+
+@pytest.mark.parametrize("cfg", VARIANTS, ids=_id)
+def test_memory_estimate_covers_what_a_trace_keeps(cfg):
+    from lstmviz.trace import trace_bytes
+
+    model = _model({**cfg, "num_layers": 2, "bidirectional": True}, hidden=32)
+    tr = lstmviz.trace(model, np.zeros((200, 4)), dtype="float64")
+    arrays = [tr.x, tr.output, tr.grad_x]
+    for lt in (lt for layer in tr.layers for lt in layer):
+        arrays += [a for a in (lt.h, lt.c, lt.grad_h, lt.grad_c, lt.grad_h_direct) if a is not None]
+        arrays += [*lt.gates.values(), *lt.preactivations.values(), *lt.grad_preactivations.values()]
+    arrays += [a for layer in tr.runs for run in layer for a in run.cache.values() if isinstance(a, np.ndarray)]
+    kept = sum(a.nbytes for a in arrays)
+    assert kept <= trace_bytes(model.spec, 200) <= 1.3 * kept

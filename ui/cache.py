@@ -10,6 +10,7 @@ instead of slowing everyone down and holding a third set of arrays.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections import OrderedDict
@@ -17,7 +18,8 @@ from collections.abc import Callable, Hashable
 from typing import Any
 
 CACHE_BUDGET_BYTES = 768 * 2**20
-IDLE_SECONDS = 300.0
+IDLE_SECONDS = float(os.environ.get("LSTMVIZ_CACHE_IDLE_SECONDS", 300))
+"""Idle time after which a cached view is dropped (the load test shortens it)."""
 CONCURRENT_COMPUTATIONS = 2
 
 

@@ -160,6 +160,7 @@ class Cell:
     sigmoid_gates: ClassVar[frozenset[str]] = frozenset()  # gates in 0..1 (the others are tanh or linear)
     linear_gates: ClassVar[frozenset[str]] = frozenset()  # gates with no squashing at all
     paths: ClassVar[tuple[BackwardPath, ...]] = ()
+    trace_arrays: ClassVar[int]  # (T, H) float arrays one layer and direction of a trace keeps
     carry_label: ClassVar[str] = ""  # what the product of :meth:`carry` over steps is called
     carry_symbol: ClassVar[str] = ""  # the per-step factor of :meth:`carry`, e.g. "f"
     pascanu_gamma: ClassVar[float | None] = None  # bound on |phi'| when d s_t/d s_{t-1} = diag(phi') W_hh
@@ -214,9 +215,9 @@ class Cell:
         return spec.output_size + (spec.hidden_size if self.cell_state else 0)
 
     def arrays_per_step(self) -> int:
-        """(T, H) arrays a trace keeps per layer and direction: states, gates, pre-activations, grads."""
-        states = 2 if self.cell_state else 1  # each state and its gradient
-        return 2 * states + len(self.gates) + 3 * len(self.rows)  # pre-activations, their grads, cache
+        """(T, H) arrays a trace keeps per layer and direction: states, gates, pre-activations, their
+        gradients and the backward cache (:attr:`trace_arrays`, counted; a test keeps it true)."""
+        return self.trace_arrays
 
     # -- computation (processing order) ----------------------------------------------------------
 

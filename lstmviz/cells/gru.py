@@ -67,6 +67,7 @@ class GRU(Cell):
     colour = "#009E73"  # bluish green
     dash = "dash"
     reference = "Cho et al. (2014); Chung et al. (2014); torch.nn.GRU"
+    trace_arrays = 18
     rows = ("r", "z", "n")
     gates = ("r", "z", "n")
     variants = ("pytorch", "tutorial")

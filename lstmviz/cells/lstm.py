@@ -48,6 +48,7 @@ class LSTM(Cell):
     colour = "#0072B2"  # blue
     dash = "solid"
     reference = "Hochreiter & Schmidhuber (1997); Gers et al. (2000); torch.nn.LSTM"
+    trace_arrays = 26
     rows = ("i", "f", "g", "o")
     gates = ("i", "f", "g", "o")
     cell_state = True

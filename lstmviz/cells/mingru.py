@@ -45,6 +45,7 @@ class MinGRU(Cell):
     colour = "#CC79A7"  # reddish purple
     dash = "dashdot"
     reference = "Feng et al. (2024), Were RNNs All We Needed?"
+    trace_arrays = 13
     rows = ("z", "n")
     gates = ("z", "n")
     recurrent = False

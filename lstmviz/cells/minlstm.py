@@ -47,6 +47,7 @@ class MinLSTM(Cell):
     colour = "#E69F00"  # orange
     dash = "longdash"
     reference = "Feng et al. (2024), Were RNNs All We Needed?"
+    trace_arrays = 24
     rows = ("f", "i", "n")
     gates = ("f", "i", F, I, "n")
     recurrent = False

@@ -38,6 +38,7 @@ class RNN(Cell):
     colour = "#D55E00"  # vermillion
     dash = "dot"
     reference = "Elman (1990); Pascanu, Mikolov & Bengio (2013); torch.nn.RNN"
+    trace_arrays = 7
     rows = ("h",)
     gates = ()
     nonlinearities = ("tanh", "relu")
