@@ -70,11 +70,11 @@ from __future__ import annotations
 
 import base64
 import functools
+import importlib.util
 import json
 import math
 import re
 from dataclasses import dataclass
-import importlib.util
 from pathlib import Path
 from typing import Any
 
@@ -278,7 +278,9 @@ def _quote_nonfinite(match: re.Match) -> str:
 
 def encode_payload(payload: dict) -> str:
     """The payload as strict JSON: numpy values as lists, non-finite floats as "NaN"/"±Infinity"."""
-    text = json.dumps(payload, allow_nan=True, separators=(",", ":"), ensure_ascii=False, default=_json_default)
+    text = json.dumps(
+        payload, allow_nan=True, separators=(",", ":"), ensure_ascii=False, default=_json_default
+    )
     if "NaN" in text or "Infinity" in text:
         text = _NONFINITE.sub(_quote_nonfinite, text)
     return text

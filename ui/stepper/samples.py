@@ -24,6 +24,7 @@ SIG = 6  # significant digits shipped in the fixtures
 # per slot name, so a factor slot shown alone (``= {n}``) is parenthesised too.
 FACTOR_SLOTS = ["c_prev", "h_prev", "g", "n", "tanh_c", "htilde"]
 
+
 def _node(key, x, y, label, sub="", kind="op", clampable=False):
     node = {"key": key, "x": x, "y": y, "label": label, "sub": sub, "kind": kind}
     if clampable:
@@ -152,7 +153,11 @@ PATHS = {
     ],
     "gru": [
         ("direct", "direct z path", r"\delta h_{t} \odot z_{t}"),
-        ("gates", "through the gates r, z, n", r"(\partial h_{t} / \partial h_{t-1})^{\top}_{r,z,n}\,\delta h_{t}"),
+        (
+            "gates",
+            "through the gates r, z, n",
+            r"(\partial h_{t} / \partial h_{t-1})^{\top}_{r,z,n}\,\delta h_{t}",
+        ),
     ],
     "mingru": [("direct", "direct path (no recurrent weights)", r"\delta h_{t} \odot (1 - z_{t})")],
 }
@@ -184,7 +189,8 @@ EQUATIONS = {
         ],
         "backward": [
             r"\delta h_{{{t}}} = {dh}",
-            r"\delta c_{{{t}}} = \delta h_{{{t}}}\, o_{{{t}}} (1 - \tanh^2 c_{{{t}}}) + \delta c_{{{tn}}}\, f_{{{tn}}}",
+            r"\delta c_{{{t}}} = \delta h_{{{t}}}\, o_{{{t}}} (1 - \tanh^2 c_{{{t}}})"
+            r" + \delta c_{{{tn}}}\, f_{{{tn}}}",
             r"= {dc}",
             r"\delta c_{{{t}}} \odot f_{{{t}}} = {dc} \cdot {f} = {dc_keep}",
             r"\delta h_{{{tp}}} = W_{{hh}}^{{\top}} \delta a_{{{t}}} = {back}",
@@ -249,6 +255,14 @@ def _log10(norms) -> list:
     return out
 
 
+def _norm(rows) -> np.ndarray:
+    """Row norms without underflow: sqrt(sum x^2) of tiny rows is computed on rows scaled by their max."""
+    rows = np.asarray(rows, dtype=np.float64)
+    scale = np.max(np.abs(rows), axis=1)
+    safe = np.where(scale > 0, scale, 1.0)
+    return scale * np.linalg.norm(rows / safe[:, None], axis=1)
+
+
 def _forward_list(values) -> list:
     """Node values: None where not finite (the contract's forward rule)."""
     return [v if isinstance(v, float) else None for v in _round(values)]
@@ -281,7 +295,7 @@ def _trace(kind: str, x, hidden: int, seed: int):
     h = torch.zeros(H, dtype=torch.float64, requires_grad=True)
     c = torch.zeros(H, dtype=torch.float64, requires_grad=True)
     if kind == "rnn":
-        w_ih, b, w_hh = rand(H, scale=1.0), rand(H, scale=0.1), orth(0.85)
+        w_ih, b, w_hh = rand(H, scale=1.0), rand(H, scale=0.1), orth(0.7)
         for t in range(T):
             keep("h_prev", h)
             a = w_ih * xs[t] + b + w_hh @ h
@@ -310,7 +324,12 @@ def _trace(kind: str, x, hidden: int, seed: int):
                 keep(name, value)
         params = {"w_hh": w_hh}
     elif kind == "gru":
-        w_ih, b_ih, w_hh, b_hh = rand(3 * H), rand(3 * H, scale=0.1), orth(0.9).repeat(3, 1), rand(3 * H, scale=0.1)
+        w_ih, b_ih, w_hh, b_hh = (
+            rand(3 * H),
+            rand(3 * H, scale=0.1),
+            orth(0.9).repeat(3, 1),
+            rand(3 * H, scale=0.1),
+        )
         b_ih[H : 2 * H] += 2.0  # z near 1: PyTorch's GRU keeps the old state
         for t in range(T):
             keep("h_prev", h)
@@ -370,14 +389,16 @@ def cell_payload(kind: str, x, *, hidden=8, seed=0, unit=0, reverse=False, key=N
     fwd: dict[str, np.ndarray] = {"x": xs}
     slots: dict[str, np.ndarray] = {}
     paths: dict[str, np.ndarray] = {}  # per path: (T, H) what step t sends back to its previous step
-    norms = {"h": np.linalg.norm(dh, axis=1)}
+    norms = {"h": _norm(dh)}
     grads = {"h": pick(dh)}
     h_prev = arr("h_prev")
     if kind == "rnn":
         a, da = arr("a"), grad("a")
         back = da @ params["w_hh"].detach().numpy()  # W_hh^T da, row-wise
         fwd.update(h_prev=pick(h_prev), a=pick(a), act=pick(h), h=pick(h))
-        slots.update(a=pick(a), h=pick(h), one_minus_h2=pick(1 - h**2), dh=pick(dh), da=pick(da), back=pick(back))
+        slots.update(
+            a=pick(a), h=pick(h), one_minus_h2=pick(1 - h**2), dh=pick(dh), da=pick(da), back=pick(back)
+        )
         paths["recurrent"] = back
     elif kind == "lstm":
         c, dc, c_prev = arr("c"), grad("c"), arr("c_prev")
@@ -386,18 +407,39 @@ def cell_payload(kind: str, x, *, hidden=8, seed=0, unit=0, reverse=False, key=N
         back = da @ params["w_hh"].detach().numpy()
         keep_ = dc * f
         fwd.update(
-            c_prev=pick(c_prev), keep=pick(f * c_prev), add=pick(c), c=pick(c), h_prev=pick(h_prev),
-            concat=np.full(T, np.nan), f=pick(f), i=pick(i), g=pick(g), write=pick(i * g), o=pick(o),
-            tanh_c=pick(tanh_c), out=pick(h), h=pick(h),
+            c_prev=pick(c_prev),
+            keep=pick(f * c_prev),
+            add=pick(c),
+            c=pick(c),
+            h_prev=pick(h_prev),
+            concat=np.full(T, np.nan),
+            f=pick(f),
+            i=pick(i),
+            g=pick(g),
+            write=pick(i * g),
+            o=pick(o),
+            tanh_c=pick(tanh_c),
+            out=pick(h),
+            h=pick(h),
         )
         slots.update({k: pick(arr(k)) for k in ("a_f", "a_i", "a_g", "a_o")})
         slots.update(
-            f=pick(f), i=pick(i), g=pick(g), o=pick(o), c_prev=pick(c_prev), c=pick(c), tanh_c=pick(tanh_c),
-            h=pick(h), dh=pick(dh), dc=pick(dc), dc_keep=pick(keep_), back=pick(back),
+            f=pick(f),
+            i=pick(i),
+            g=pick(g),
+            o=pick(o),
+            c_prev=pick(c_prev),
+            c=pick(c),
+            tanh_c=pick(tanh_c),
+            h=pick(h),
+            dh=pick(dh),
+            dc=pick(dc),
+            dc_keep=pick(keep_),
+            back=pick(back),
         )
         paths["highway"] = keep_
         paths["gates"] = back
-        norms["c"] = np.linalg.norm(dc, axis=1)
+        norms["c"] = _norm(dc)
         grads["c"] = pick(dc)
     elif kind == "gru":
         r, z, n = arr("r"), arr("z"), arr("n")
@@ -407,13 +449,28 @@ def cell_payload(kind: str, x, *, hidden=8, seed=0, unit=0, reverse=False, key=N
         direct = dh * z
         through = total_back - direct
         fwd.update(
-            h_prev=pick(h_prev), keep=pick(z * h_prev), add=pick(h), h=pick(h), h_in=pick(h_prev),
-            concat=np.full(T, np.nan), z=pick(z), r=pick(r), n=pick(n), write=pick((1 - z) * n),
+            h_prev=pick(h_prev),
+            keep=pick(z * h_prev),
+            add=pick(h),
+            h=pick(h),
+            h_in=pick(h_prev),
+            concat=np.full(T, np.nan),
+            z=pick(z),
+            r=pick(r),
+            n=pick(n),
+            write=pick((1 - z) * n),
         )
         slots.update({k: pick(arr(k)) for k in ("a_r", "a_z", "a_n")})
         slots.update(
-            r=pick(r), z=pick(z), n=pick(n), one_minus_z=pick(1 - z), h_prev=pick(h_prev), h=pick(h),
-            dh=pick(dh), direct=pick(direct), through=pick(through),
+            r=pick(r),
+            z=pick(z),
+            n=pick(n),
+            one_minus_z=pick(1 - z),
+            h_prev=pick(h_prev),
+            h=pick(h),
+            dh=pick(dh),
+            direct=pick(direct),
+            through=pick(through),
         )
         paths["direct"] = direct
         paths["gates"] = through
@@ -421,12 +478,23 @@ def cell_payload(kind: str, x, *, hidden=8, seed=0, unit=0, reverse=False, key=N
         z, htilde = arr("z"), arr("htilde")
         direct = dh * (1 - z)
         fwd.update(
-            h_prev=pick(h_prev), keep=pick((1 - z) * h_prev), add=pick(h), h=pick(h), z=pick(z),
-            htilde=pick(htilde), write=pick(z * htilde),
+            h_prev=pick(h_prev),
+            keep=pick((1 - z) * h_prev),
+            add=pick(h),
+            h=pick(h),
+            z=pick(z),
+            htilde=pick(htilde),
+            write=pick(z * htilde),
         )
         slots.update(
-            a_z=pick(arr("a_z")), z=pick(z), one_minus_z=pick(1 - z), htilde=pick(htilde), h_prev=pick(h_prev),
-            h=pick(h), dh=pick(dh), direct=pick(direct),
+            a_z=pick(arr("a_z")),
+            z=pick(z),
+            one_minus_z=pick(1 - z),
+            htilde=pick(htilde),
+            h_prev=pick(h_prev),
+            h=pick(h),
+            dh=pick(dh),
+            direct=pick(direct),
         )
         paths["direct"] = direct
 
@@ -452,7 +520,7 @@ def cell_payload(kind: str, x, *, hidden=8, seed=0, unit=0, reverse=False, key=N
             "grad": {k: _round(v) for k, v in grads.items()},
             "log10_norm": {k: _log10(v) for k, v in norms.items()},
             "paths": [
-                {"key": pk, "label": pl, "latex": px, "log10": _log10(np.linalg.norm(paths[pk], axis=1))}
+                {"key": pk, "label": pl, "latex": px, "log10": _log10(_norm(paths[pk]))}
                 for pk, pl, px in PATHS[kind]
             ],
         },
@@ -474,7 +542,9 @@ def payload(T: int, kinds=("rnn", "lstm", "gru", "mingru"), *, unit=0, hidden=8,
     x = sample_input(T, seed)
     cells = [cell_payload(k, x, hidden=hidden, seed=seed + j, unit=unit) for j, k in enumerate(kinds)]
     if extra_reverse:
-        cells.append(cell_payload("lstm", x, hidden=hidden, seed=seed + 7, unit=unit, reverse=True, key="lstm_rev"))
+        cells.append(
+            cell_payload("lstm", x, hidden=hidden, seed=seed + 7, unit=unit, reverse=True, key="lstm_rev")
+        )
     return {
         "version": 1,
         "T": T,
@@ -499,6 +569,7 @@ def _inject_nonfinite(p: dict) -> None:
     slots["h"][21] = "Infinity"
     slots["h_prev"][22] = "-Infinity"
     slots["dh"][5] = 1.23456e-200
+    slots["direct"][5] = float(f"{1.23456e-200 * slots['one_minus_z'][5]:.{SIG}g}")
     cell["backward"]["grad"]["h"][5] = 1.23456e-200
     cell["backward"]["log10_norm"]["h"][5] = -199.5
     cell["backward"]["paths"][0]["log10"][21] = None

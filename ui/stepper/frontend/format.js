@@ -164,16 +164,22 @@ function formatLog10(l) {
 // Python's template.format(**values) for our templates: "{{" -> "{", "}}" -> "}", "{name}" -> the
 // slot's number at index k (formatNumber; in parentheses when negative and name is a factor slot);
 // {t}, {tp}, {tn} are integers. An unknown slot renders as \text{?name} (Python raises KeyError).
-function fillTemplate(template, slots, k, ctx) {
+// wrap(name, text), if given, returns what replaces each field instead of text (the component marks
+// every number with it; the TeX it shows is always the unwrapped string).
+function fillTemplate(template, slots, k, ctx, wrap) {
   return template.replace(/\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (m, name) => {
     if (m === "{{") return "{";
     if (m === "}}") return "}";
-    if (name === "t") return String(ctx.t);
-    if (name === "tp") return String(ctx.tp);
-    if (name === "tn") return String(ctx.tn);
-    const values = slots[name];
-    if (values === undefined) return `\\text{?${name.replace(/_/g, "\\_")}}`;
-    return formatNumber(values[k], ctx.factors.has(name));
+    let text;
+    if (name === "t") text = String(ctx.t);
+    else if (name === "tp") text = String(ctx.tp);
+    else if (name === "tn") text = String(ctx.tn);
+    else {
+      const values = slots[name];
+      if (values === undefined) return `\\text{?${name.replace(/_/g, "\\_")}}`;
+      text = formatNumber(values[k], ctx.factors.has(name));
+    }
+    return wrap ? wrap(name, text) : text;
   });
 }
 

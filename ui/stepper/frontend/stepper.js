@@ -27,6 +27,9 @@ const CELL_DASHES = { solid: "", dash: "10 5", dashed: "10 5", dot: "2 4", dotte
 const EDGE_DECADES = 12; // path widths: a shared log scale over the top 12 decades
 const STRIP_DECADES = 30;
 
+const KATEX_PLAIN = { displayMode: true, throwOnError: false, strict: "ignore", output: "html" };
+const KATEX_MARKED = { ...KATEX_PLAIN, trust: (context) => context.command === "\\htmlData" };
+
 const INSTANCES = new WeakMap();
 const MEMORY = new Map();
 
@@ -141,7 +144,9 @@ function _nearestIndex(times, t) {
 }
 
 function _fmtInt(n) {
-  return Number(n).toLocaleString("en-US");
+  // 12,345 (toLocaleString is slow enough to matter at 60 frames a second)
+  const s = String(Math.trunc(Number(n)));
+  return s.replace(/\B(?=(\d{3})+(?!\d))/g, ",");
 }
 
 // ---------------------------------------------------------------- the component instance
@@ -157,6 +162,7 @@ class Stepper {
     this.lastReported = undefined;
     this.token = undefined;
     this.eqCache = new Map();
+    this.valueCache = new Map();
     this.raf = 0;
     this.settleTimer = 0;
     this.idleHandle = 0;
@@ -245,6 +251,8 @@ class Stepper {
     });
     this.resizeObserver = new ResizeObserver(() => this._layoutColumns());
     this.resizeObserver.observe(this.root);
+    this.offscreen = new Set();
+    this.visibility = new IntersectionObserver((entries) => this._onVisibility(entries), { rootMargin: "100px" });
   }
 
   _onKey(e) {
@@ -326,6 +334,12 @@ class Stepper {
     this.K = p.K;
     this.k = _nearestIndex(p.times, Number.isFinite(t) ? t : p.times[0]);
     this.eqCache.clear();
+    this.valueCache = this.valueCache || new Map();
+    for (const view of this.cellViews || []) {
+      delete view.eqForward.dataset.k;
+      delete view.eqBackward.dataset.k;
+      view.eqState = { f: { mode: null }, b: { mode: null } };
+    }
     if (rebuild) {
       const hadFocus = this.host.activeElement === this.root;
       this.structure = structure;
@@ -424,6 +438,8 @@ class Stepper {
   // ------------------------------------------------------------ per-payload DOM
   _buildCells() {
     const p = this.p;
+    this.visibility.disconnect();
+    this.offscreen.clear();
     this.grid.innerHTML = "";
     this.cellViews = p.cells.map((c) => this._buildCell(c));
     this._layoutColumns();
@@ -548,10 +564,12 @@ class Stepper {
     // ---- equations
     const eq = el("div", { class: "stp-eq" }, sec);
     view.eqForwardHead = el("h4", null, eq, "Forward");
-    view.eqForward = el("div", { class: "eqf" }, eq);
+    view.eqForward = el("div", { class: "eqf", role: "img" }, eq);
     view.eqBackwardHead = el("h4", null, eq, "Backward");
-    view.eqBackward = el("div", { class: "eqb" }, eq);
-    view.eqShown = { f: null, b: null };
+    view.eqBackward = el("div", { class: "eqb", role: "img" }, eq);
+    view.eqState = { f: { mode: null }, b: { mode: null } };
+    this.visibility.observe(view.eqForward);
+    this.visibility.observe(view.eqBackward);
     return view;
   }
 
@@ -596,17 +614,22 @@ class Stepper {
       box.focus({ preventScroll: true });
       box.setPointerCapture(e.pointerId);
       this.dragging = box;
+      this.dragged = false;
+      this._cancelSettle();
       this.stopPlay(false);
       this.setK(pick(e));
     });
     box.addEventListener("pointermove", (e) => {
-      if (this.dragging === box && box.hasPointerCapture(e.pointerId)) this.setK(pick(e));
+      if (this.dragging !== box || !box.hasPointerCapture(e.pointerId)) return;
+      const k = pick(e);
+      if (k !== this.k) this.dragged = true;
+      this.setK(k);
     });
     const end = (e) => {
       if (this.dragging !== box) return;
       this.dragging = null;
       if (box.hasPointerCapture(e.pointerId)) box.releasePointerCapture(e.pointerId);
-      this.scheduleSettle(0);
+      this.scheduleSettle(this.dragged ? 0 : SETTLE_MS); // a drag settles on release, a click like a click
     };
     box.addEventListener("pointerup", end);
     box.addEventListener("pointercancel", end);
@@ -653,8 +676,10 @@ class Stepper {
   }
 
   // ------------------------------------------------------------ state changes
+  // A step chosen by the user: a pending report waits until the user settles again.
   setK(k) {
     if (!this.p) return;
+    this._cancelSettle();
     const nk = Math.max(0, Math.min(this.K - 1, Math.round(k)));
     if (nk === this.k && !this.dirty) return;
     this.k = nk;
@@ -767,6 +792,7 @@ class Stepper {
     this.lastReported = t;
     this._remember();
     this.root.dataset.reported = String(t);
+    this.root.dataset.reports = String(Number(this.root.dataset.reports || 0) + 1);
     this.api.setStateValue("step", t);
   }
 
@@ -807,6 +833,7 @@ class Stepper {
   _draw() {
     const p = this.p;
     if (!p || !this.cellViews) return;
+    const started = performance.now();
     this.dirty = false;
     const k = this.k;
     const t = p.times[k];
@@ -816,6 +843,13 @@ class Stepper {
     const showF = this.mode !== "backward";
     const showB = this.mode !== "forward";
     for (const view of this.cellViews) this._drawCell(view, k, t, showF, showB);
+    this.root.dataset.drawMs = (performance.now() - started).toFixed(1);
+    if (window.__stpMeasure) {
+      const t1 = performance.now();
+      this.root.getBoundingClientRect();
+      void this.root.offsetHeight;
+      window.__stpMeasure.push([Number(this.root.dataset.drawMs), performance.now() - t1]);
+    }
     this.root.dataset.step = String(t);
     this.root.dataset.k = String(k);
     this.frames += 1;
@@ -939,6 +973,8 @@ class Stepper {
     this._showEq(view, "b", showB, k);
   }
 
+  // Equations: the blocks on screen are drawn with the step; blocks scrolled out of view are
+  // filled in idle time (within a second), or as soon as they scroll into view.
   _showEq(view, block, shown, k) {
     const box = block === "f" ? view.eqForward : view.eqBackward;
     const head = block === "f" ? view.eqForwardHead : view.eqBackwardHead;
@@ -947,22 +983,109 @@ class Stepper {
     box.hidden = !visible;
     head.hidden = !visible;
     if (!visible) return;
-    const html = this._eqHtml(view.cell, block, k);
-    if (view.eqShown[block] !== html) {
-      box.innerHTML = html;
-      view.eqShown[block] = html;
+    if (this.offscreen.has(box)) {
+      box.dataset.pending = "1";
+      this._scheduleFlush();
+      return;
     }
+    this._fillEq(view, block, k);
+  }
+
+  // A block is rendered by KaTeX once, with every number marked (\htmlData); later steps replace
+  // only the numbers' own nodes, so a step restyles a few dozen nodes instead of the whole block.
+  // Should the marked render differ in its text from the plain one, the block is re-rendered whole
+  // at every step instead. data-tex always holds the plain TeX of the step (Python's string).
+  _fillEq(view, block, k) {
+    const box = block === "f" ? view.eqForward : view.eqBackward;
+    const head = block === "f" ? view.eqForwardHead : view.eqBackwardHead;
+    delete box.dataset.pending;
+    if (box.dataset.k === String(k)) return;
+    const c = view.cell;
+    const { tex, texts } = this._eqTexts(c, block, k);
+    const st = view.eqState[block];
+    if (st.mode === "patch") this._patchEq(st, texts);
+    else if (st.mode === "full") box.innerHTML = this._eqFull(c, block, k, tex);
+    else this._firstEq(view, block, k, tex, texts);
+    box.dataset.tex = tex;
+    box.setAttribute("aria-label", tex);
+    box.dataset.k = String(k);
+    box.dataset.step = String(this.p.times[k]);
+    box.dataset.mode = st.mode;
     head.textContent = `${block === "f" ? "Forward" : "Backward"} at t = ${_fmtInt(this.p.times[k])}`;
   }
 
-  _eqTex(c, block, k) {
+  _ctx(c, k) {
     const t = this.p.times[k];
-    const ctx = { t, tp: c.reverse ? t + 1 : t - 1, tn: c.reverse ? t - 1 : t + 1, factors: this.p.factors };
-    const lines = block === "f" ? c.eq.forward : c.eq.backward;
-    return alignedBlock(lines.map((line) => fillTemplate(line, c.eq.slots, k, ctx)));
+    return { t, tp: c.reverse ? t + 1 : t - 1, tn: c.reverse ? t - 1 : t + 1, factors: this.p.factors };
   }
 
-  _eqHtml(c, block, k) {
+  // The plain TeX of a block at step k and the text of every number in it, in order.
+  _eqTexts(c, block, k) {
+    const ctx = this._ctx(c, k);
+    const texts = [];
+    const lines = (block === "f" ? c.eq.forward : c.eq.backward).map((line) =>
+      fillTemplate(line, c.eq.slots, k, ctx, (name, text) => {
+        texts.push(text);
+        return text;
+      }),
+    );
+    return { tex: alignedBlock(lines), texts };
+  }
+
+  _firstEq(view, block, k, tex, texts) {
+    const c = view.cell;
+    const box = block === "f" ? view.eqForward : view.eqBackward;
+    const st = view.eqState[block];
+    const ctx = this._ctx(c, k);
+    let i = 0;
+    const marked = alignedBlock(
+      (block === "f" ? c.eq.forward : c.eq.backward).map((line) =>
+        fillTemplate(line, c.eq.slots, k, ctx, (name, text) => `\\htmlData{stp=${i++}}{${text}}`),
+      ),
+    );
+    const plain = this._eqFull(c, block, k, tex);
+    box.innerHTML = katex.renderToString(marked, KATEX_MARKED);
+    const wrappers = [...box.querySelectorAll("[data-stp]")];
+    const probe = document.createElement("template");
+    probe.innerHTML = plain;
+    if (wrappers.length !== texts.length || box.textContent !== probe.content.textContent || plain.includes("katex-error")) {
+      st.mode = "full";
+      box.innerHTML = plain;
+      return;
+    }
+    st.mode = "patch";
+    st.wrappers = wrappers.sort((a, b) => Number(a.dataset.stp) - Number(b.dataset.stp));
+    st.tails = st.wrappers.map((w) => (w.lastElementChild && w.lastElementChild.classList.contains("mspace") ? w.lastElementChild : null));
+    st.shown = texts.slice();
+  }
+
+  _patchEq(st, texts) {
+    for (let i = 0; i < texts.length; i++) {
+      if (st.shown[i] === texts[i]) continue;
+      const nodes = this._valueNodes(texts[i]);
+      if (st.tails[i]) st.wrappers[i].replaceChildren(nodes, st.tails[i]);
+      else st.wrappers[i].replaceChildren(nodes);
+      st.shown[i] = texts[i];
+    }
+  }
+
+  // A number's KaTeX nodes (display style, as in the aligned block), from a per-text cache.
+  _valueNodes(text) {
+    let tpl = this.valueCache.get(text);
+    if (!tpl) {
+      tpl = document.createElement("template");
+      const holder = document.createElement("template");
+      holder.innerHTML = katex.renderToString(`\\htmlData{stp=v}{${text}}`, KATEX_MARKED);
+      const wrapper = holder.content.querySelector("[data-stp]");
+      tpl.innerHTML = wrapper ? wrapper.innerHTML : "";
+      this.valueCache.set(text, tpl);
+      if (this.valueCache.size > 5000) this.valueCache.delete(this.valueCache.keys().next().value);
+    }
+    return tpl.content.cloneNode(true);
+  }
+
+  // The whole block rendered from the plain TeX (the fallback, and the reference for the check).
+  _eqFull(c, block, k, tex) {
     const key = `${c.index}|${block}|${k}`;
     let html = this.eqCache.get(key);
     if (html !== undefined) {
@@ -970,18 +1093,53 @@ class Stepper {
       this.eqCache.set(key, html);
       return html;
     }
-    html = katex.renderToString(this._eqTex(c, block, k), { displayMode: true, throwOnError: false, strict: "ignore", output: "htmlAndMathml" });
+    html = katex.renderToString(tex, KATEX_PLAIN);
     this.eqCache.set(key, html);
-    if (this.eqCache.size > 600) this.eqCache.delete(this.eqCache.keys().next().value);
+    if (this.eqCache.size > 300) this.eqCache.delete(this.eqCache.keys().next().value);
     return html;
   }
 
+  _scheduleFlush() {
+    if (this.flushHandle) return;
+    const idle = window.requestIdleCallback || ((fn) => setTimeout(() => fn({ timeRemaining: () => 8 }), 50));
+    this.flushHandle = idle(
+      (deadline) => {
+        this.flushHandle = 0;
+        if (!this.cellViews) return;
+        for (const view of this.cellViews) {
+          for (const block of ["f", "b"]) {
+            const box = block === "f" ? view.eqForward : view.eqBackward;
+            if (!box.dataset.pending || box.hidden) continue;
+            if (deadline.timeRemaining() < 2 && !deadline.didTimeout) {
+              this._scheduleFlush();
+              return;
+            }
+            this._fillEq(view, block, this.k);
+          }
+        }
+      },
+      { timeout: 1000 },
+    );
+  }
+
+  _onVisibility(entries) {
+    let wake = false;
+    for (const e of entries) {
+      if (e.isIntersecting) {
+        this.offscreen.delete(e.target);
+        if (e.target.dataset.pending) wake = true;
+      } else this.offscreen.add(e.target);
+    }
+    if (wake) this.requestRender();
+  }
+
+  // In idle time, prepare the numbers (or whole blocks) of the next steps.
   _prefetch() {
     if (this.idleHandle) return;
     const run = window.requestIdleCallback || ((fn) => setTimeout(() => fn({ timeRemaining: () => 8 }), 40));
     this.idleHandle = run((deadline) => {
       this.idleHandle = 0;
-      if (!this.p) return;
+      if (!this.p || !this.cellViews) return;
       const dirs = this.playing ? [this.playing, 2 * this.playing, 3 * this.playing] : [1, -1, 2, -2];
       const blocks = [];
       if (this.mode !== "backward") blocks.push("f");
@@ -989,10 +1147,13 @@ class Stepper {
       for (const d of dirs) {
         const k = this.k + d;
         if (k < 0 || k >= this.K) continue;
-        for (const c of this.p.cells) {
+        for (const view of this.cellViews) {
           for (const b of blocks) {
             if (deadline.timeRemaining() < 3) return;
-            if (!this.eqCache.has(`${c.index}|${b}|${k}`)) this._eqHtml(c, b, k);
+            const st = view.eqState[b];
+            const { tex, texts } = this._eqTexts(view.cell, b, k);
+            if (st.mode === "full") this._eqFull(view.cell, b, k, tex);
+            else for (const text of texts) if (!this.valueCache.has(text)) this._valueNodes(text);
           }
         }
       }
@@ -1004,6 +1165,7 @@ class Stepper {
     this.stopPlay(false);
     if (this.raf) cancelAnimationFrame(this.raf);
     if (this.resizeObserver) this.resizeObserver.disconnect();
+    if (this.visibility) this.visibility.disconnect();
     if (this.root.parentNode) this.root.parentNode.removeChild(this.root);
     INSTANCES.delete(this.host);
   }
