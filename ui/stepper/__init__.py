@@ -69,6 +69,7 @@ line starting with "=" continues the equation above.
 from __future__ import annotations
 
 import base64
+import bisect
 import functools
 import importlib.util
 import json
@@ -361,6 +362,19 @@ def _noop() -> None:
     return None
 
 
+def _nearest(times: list, step: Any) -> int:
+    """The position of ``times`` nearest to ``step`` (the earlier one on a tie), as the browser picks."""
+    if step is None:
+        return int(times[0])
+    i = bisect.bisect_right(times, step)
+    if i == 0:
+        return int(times[0])
+    if i == len(times):
+        return int(times[-1])
+    before, after = times[i - 1], times[i]
+    return int(before if step - before <= after - step else after)
+
+
 def stepper(payload: dict, *, key: str) -> StepperState:
     """Mount the stepper for ``payload`` (data contract version 1) under ``key``; see the module doc."""
     import streamlit as st
@@ -382,8 +396,8 @@ def stepper(payload: dict, *, key: str) -> StepperState:
     memo_key = _STATE_PREFIX + str(key)
     memo = st.session_state.get(memo_key)
     if memo is None or memo["token"] != token:
-        # Python moved the step (or first run): the browser jumps to payload["step"].
-        memo = {"token": token, "step": int(payload.get("step", payload["times"][0])), "seen": reported}
+        # Python moved the step (or first run): the browser jumps to the shipped position nearest to it.
+        memo = {"token": token, "step": _nearest(payload["times"], payload.get("step")), "seen": reported}
     elif reported is not None and reported != memo["seen"]:
         memo = {**memo, "step": int(reported), "seen": reported}
     st.session_state[memo_key] = memo

@@ -404,9 +404,12 @@ class Stepper {
         if (v > hi) hi = v;
         if (v < lo) lo = v;
       }
+      const clipped = lo < hi - decades;
       lo = Math.max(lo, hi - decades);
       if (hi - lo < 1) lo = hi - 1;
-      return whole ? [Math.floor(lo), Math.ceil(hi)] : [lo, hi];
+      const out = whole ? [Math.floor(lo), Math.ceil(hi)] : [lo, hi];
+      out.clipped = clipped;
+      return out;
     };
     return {
       T: Number(d.T) || K,
@@ -600,7 +603,7 @@ class Stepper {
     const cursor = sv("line", { x1: "0", x2: "0", y1: "-4", y2: "104", stroke: "#31333f", "stroke-width": "2", "vector-effect": "non-scaling-stroke" }, svg);
     const dot = sv("circle", { r: "0", fill: c.colour }, svg);
     el("span", { class: "ax", style: "top:2px" }, box, `10${_sup(hi)}`);
-    el("span", { class: "ax", style: "bottom:14px" }, box, `10${_sup(lo)}`);
+    el("span", { class: "ax", style: "bottom:14px" }, box, `${p.normRange.clipped ? "≤" : ""}10${_sup(lo)}`);
     el("span", { class: "xl" }, box, `t = ${_fmtInt(p.times[0])}`);
     el("span", { class: "cap" }, box, `‖δh_t‖ · t = ${_fmtInt(p.times[p.K - 1])}`);
     const pick = (e) => {
@@ -844,12 +847,6 @@ class Stepper {
     const showB = this.mode !== "forward";
     for (const view of this.cellViews) this._drawCell(view, k, t, showF, showB);
     this.root.dataset.drawMs = (performance.now() - started).toFixed(1);
-    if (window.__stpMeasure) {
-      const t1 = performance.now();
-      this.root.getBoundingClientRect();
-      void this.root.offsetHeight;
-      window.__stpMeasure.push([Number(this.root.dataset.drawMs), performance.now() - t1]);
-    }
     this.root.dataset.step = String(t);
     this.root.dataset.k = String(k);
     this.frames += 1;
