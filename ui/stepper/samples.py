@@ -514,7 +514,7 @@ def cell_payload(kind: str, x, *, hidden=8, seed=0, unit=0, reverse=False, key=N
         "dash": dash,
         "subtitle": f"{layer_label} · {direction} · hidden {H}",
         "reverse": reverse,
-        "layout": json.loads(json.dumps(LAYOUTS[kind])),
+        "layout": _layout(kind, reverse),
         "forward": {k: _forward_list(v) for k, v in fwd.items()},
         "backward": {
             "grad": {k: _round(v) for k, v in grads.items()},
@@ -530,6 +530,16 @@ def cell_payload(kind: str, x, *, hidden=8, seed=0, unit=0, reverse=False, key=N
             "slots": {k: _round(v) for k, v in slots.items()},
         },
     }
+
+
+def _layout(kind: str, reverse: bool) -> dict:
+    """The cell's layout; a reverse direction's previous processed step is t+1."""
+    layout = json.loads(json.dumps(LAYOUTS[kind]))
+    if reverse:
+        for node in layout["nodes"]:
+            if node["sub"] == "t−1":
+                node["sub"] = "t+1"
+    return layout
 
 
 def sample_input(T: int, seed: int = 0) -> np.ndarray:

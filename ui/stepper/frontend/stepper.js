@@ -124,6 +124,24 @@ function _estimateWidth(text, size) {
   return w * size;
 }
 
+// setAttribute, skipped when the value is the one written last (most attributes repeat from step to
+// step, and every write can cost style invalidation).
+const _LAST = new WeakMap();
+function setA(node, name, value) {
+  let last = _LAST.get(node);
+  if (!last) {
+    last = new Map();
+    _LAST.set(node, last);
+  }
+  if (last.get(name) === value) return;
+  last.set(name, value);
+  node.setAttribute(name, value);
+}
+
+function setText(node, text) {
+  if (node.textContent !== text) node.textContent = text;
+}
+
 function _float64(values, n) {
   const out = new Float64Array(n);
   for (let i = 0; i < n; i++) out[i] = values && i < values.length ? toNumber(values[i]) : NaN;
@@ -252,7 +270,7 @@ class Stepper {
     this.resizeObserver = new ResizeObserver(() => this._layoutColumns());
     this.resizeObserver.observe(this.root);
     this.offscreen = new Set();
-    this.visibility = new IntersectionObserver((entries) => this._onVisibility(entries), { rootMargin: "100px" });
+    this.visibility = new IntersectionObserver((entries) => this._onVisibility(entries), { rootMargin: "40px" });
   }
 
   _onKey(e) {
@@ -600,8 +618,8 @@ class Stepper {
       }
       sv("path", { d, fill: "none", stroke: c.colour, "stroke-width": "2", "vector-effect": "non-scaling-stroke", "stroke-dasharray": CELL_DASHES[c.dash] ?? "" }, svg);
     }
-    const cursor = sv("line", { x1: "0", x2: "0", y1: "-4", y2: "104", stroke: "#31333f", "stroke-width": "2", "vector-effect": "non-scaling-stroke" }, svg);
-    const dot = sv("circle", { r: "0", fill: c.colour }, svg);
+    // The cursor is its own layer: moving it repaints nothing of the (long) line under it.
+    const cursor = el("div", { class: "stp-cursor", "aria-hidden": "true" }, box);
     el("span", { class: "ax", style: "top:2px" }, box, `10${_sup(hi)}`);
     el("span", { class: "ax", style: "bottom:14px" }, box, `${p.normRange.clipped ? "≤" : ""}10${_sup(lo)}`);
     el("span", { class: "xl" }, box, `t = ${_fmtInt(p.times[0])}`);
@@ -636,7 +654,7 @@ class Stepper {
     };
     box.addEventListener("pointerup", end);
     box.addEventListener("pointercancel", end);
-    return { box, svg, cursor, dot, xOf, yOf, norm };
+    return { box, svg, cursor, xOf, yOf, norm };
   }
 
   _buildLegend() {
@@ -789,6 +807,7 @@ class Stepper {
   _settle() {
     this.settleTimer = 0;
     if (this.playing || !this.p) return;
+    this._scheduleFlush();
     const t = this.p.times[this.k];
     this._remember();
     if (t === this.lastReported) return;
@@ -872,24 +891,24 @@ class Stepper {
       const notFinite = !plain && !!nv.values && (missing || Number.isNaN(v));
       const fill = showF && !plain && !notFinite ? nodeColour(kind, v) : null;
       nv.g.classList.toggle("nan", showF && notFinite);
-      if (!plain) nv.rect.setAttribute("fill", fill ? _css(fill) : "#ffffff");
+      if (!plain) setA(nv.rect, "fill", fill ? _css(fill) : "#ffffff");
       const txt = fill && _luminance(fill) < 0.28 ? "#ffffff" : "#1f2029";
-      nv.lbl.setAttribute("fill", txt);
-      nv.val.setAttribute("fill", txt);
+      setA(nv.lbl, "fill", txt);
+      setA(nv.val, "fill", txt);
       if (nv.val.textContent !== s) {
         nv.val.textContent = s;
         const room = nv.gm.w - 12;
         if (_estimateWidth(s, 42) > room) {
-          nv.val.setAttribute("textLength", String(room));
-          nv.val.setAttribute("lengthAdjust", "spacingAndGlyphs");
+          setA(nv.val, "textLength", String(room));
+          setA(nv.val, "lengthAdjust", "spacingAndGlyphs");
         } else {
           nv.val.removeAttribute("textLength");
           nv.val.removeAttribute("lengthAdjust");
         }
       }
       const label = `${nv.n.label}${nv.n.sub ? `_${nv.n.sub}` : ""}`;
-      nv.title.textContent = `${label} at t = ${t}: ${s || "no value"}${nv.n.clampable ? " · click to clamp (what-if lab)" : ""}`;
-      if (nv.n.clampable) nv.g.setAttribute("aria-label", `Clamp ${label} of ${c.label} at t = ${t} (value ${s || "none"})`);
+      setText(nv.title, `${label} at t = ${t}: ${s || "no value"}${nv.n.clampable ? " · click to clamp (what-if lab)" : ""}`);
+      if (nv.n.clampable) setA(nv.g, "aria-label", `Clamp ${label} of ${c.label} at t = ${t} (value ${s || "none"})`);
     }
     // edges
     for (const ed of view.edges) {
@@ -900,24 +919,24 @@ class Stepper {
       ed.g.classList.toggle("zero", showB && !finite);
       if (showB) {
         const w = finite ? 6 + 40 * s : 4;
-        ed.line.setAttribute("stroke-width", w.toFixed(1));
-        ed.line.setAttribute("stroke-opacity", finite ? (0.3 + 0.7 * s).toFixed(3) : "0.5");
-        ed.glow.setAttribute("stroke-width", (w * 2.4 + 10).toFixed(1));
-        ed.glow.setAttribute("stroke-opacity", finite ? (0.28 * s * s).toFixed(3) : "0");
+        setA(ed.line, "stroke-width", w.toFixed(1));
+        setA(ed.line, "stroke-opacity", finite ? (0.3 + 0.7 * s).toFixed(3) : "0.5");
+        setA(ed.glow, "stroke-width", (w * 2.4 + 10).toFixed(1));
+        setA(ed.glow, "stroke-opacity", finite ? (0.28 * s * s).toFixed(3) : "0");
         const pulsing = this.playing === -1 && finite && s > 0.05;
-        ed.pulse.setAttribute("stroke-width", Math.max(3, w * 0.55).toFixed(1));
-        ed.pulse.setAttribute("stroke-opacity", pulsing ? (0.25 + 0.65 * s).toFixed(3) : "0");
+        setA(ed.pulse, "stroke-width", Math.max(3, w * 0.55).toFixed(1));
+        setA(ed.pulse, "stroke-opacity", pulsing ? (0.25 + 0.65 * s).toFixed(3) : "0");
         ed.pulse.style.animationPlayState = pulsing ? "running" : "paused";
         ed.g.dataset.width = w.toFixed(1);
       } else {
-        ed.line.setAttribute("stroke-width", "0");
-        ed.line.setAttribute("stroke-opacity", "0");
-        ed.glow.setAttribute("stroke-opacity", "0");
-        ed.pulse.setAttribute("stroke-opacity", "0");
+        setA(ed.line, "stroke-width", "0");
+        setA(ed.line, "stroke-opacity", "0");
+        setA(ed.glow, "stroke-opacity", "0");
+        setA(ed.pulse, "stroke-opacity", "0");
         ed.pulse.style.animationPlayState = "paused";
         ed.g.dataset.width = "0";
       }
-      ed.base.setAttribute("stroke-opacity", showB ? "0.55" : "1");
+      setA(ed.base, "stroke-opacity", showB ? "0.55" : "1");
     }
     // gradient badges and halos
     for (const name of ["h", "c"]) {
@@ -925,22 +944,22 @@ class Stepper {
       if (!badge) continue;
       const halo = view.halos[name];
       if (!showB) {
-        badge.g.setAttribute("visibility", "hidden");
-        halo.setAttribute("opacity", "0");
+        setA(badge.g, "visibility", "hidden");
+        setA(halo, "opacity", "0");
         continue;
       }
-      badge.g.setAttribute("visibility", "visible");
+      setA(badge.g, "visibility", "visible");
       const g = c.grad[name][k];
       const text = `δ${name} = ${formatMagnitude(g)}`;
       if (badge.text.textContent !== text) {
         badge.text.textContent = text;
         const w = _estimateWidth(text, 42) + 24;
-        badge.rect.setAttribute("x", String(badge.right - w));
-        badge.rect.setAttribute("width", String(w));
+        setA(badge.rect, "x", String(badge.right - w));
+        setA(badge.rect, "width", String(w));
       }
       const L = c.norm[name] ? c.norm[name][k] : NaN;
       const s = Number.isFinite(L) ? Math.max(0, Math.min(1, (L - nlo) / (nhi - nlo))) : 0;
-      halo.setAttribute("opacity", (0.08 + 0.62 * s).toFixed(3));
+      setA(halo, "opacity", (0.08 + 0.62 * s).toFixed(3));
     }
     // gradient line and path values
     if (showB) {
@@ -960,18 +979,20 @@ class Stepper {
     }
     // strip cursor
     const st = view.strip;
-    const x = st.xOf(t);
-    st.cursor.setAttribute("x1", x.toFixed(2));
-    st.cursor.setAttribute("x2", x.toFixed(2));
-    st.box.setAttribute("aria-valuenow", String(t));
-    st.box.setAttribute("aria-valuetext", `t = ${t}, ‖δh_t‖ = ${st.norm ? formatLog10(st.norm[k]) : "n/a"}`);
+    const f = (st.xOf(t) / 1000).toFixed(5);
+    if (st.cursor.dataset.x !== f) {
+      st.cursor.dataset.x = f;
+      st.cursor.style.left = `calc(44px + (100% - 48px) * ${f})`;
+    }
+    setA(st.box, "aria-valuenow", String(t));
+    setA(st.box, "aria-valuetext", `t = ${t}, ‖δh_t‖ = ${st.norm ? formatLog10(st.norm[k]) : "n/a"}`);
     // equations
     this._showEq(view, "f", showF, k);
     this._showEq(view, "b", showB, k);
   }
 
   // Equations: the blocks on screen are drawn with the step; blocks scrolled out of view are
-  // filled in idle time (within a second), or as soon as they scroll into view.
+  // filled as soon as they scroll into view, or in idle time once the user settles.
   _showEq(view, block, shown, k) {
     const box = block === "f" ? view.eqForward : view.eqBackward;
     const head = block === "f" ? view.eqForwardHead : view.eqBackwardHead;
@@ -981,8 +1002,8 @@ class Stepper {
     head.hidden = !visible;
     if (!visible) return;
     if (this.offscreen.has(box)) {
-      box.dataset.pending = "1";
-      this._scheduleFlush();
+      box.dataset.pending = "1"; // filled when it scrolls into view, or once the user settles
+      if (!this.playing && !this.settleTimer && !this.dragging) this._scheduleFlush();
       return;
     }
     this._fillEq(view, block, k);
@@ -1137,6 +1158,7 @@ class Stepper {
     this.idleHandle = run((deadline) => {
       this.idleHandle = 0;
       if (!this.p || !this.cellViews) return;
+      const until = performance.now() + 4; // short slices: a click never waits long behind this
       const dirs = this.playing ? [this.playing, 2 * this.playing, 3 * this.playing] : [1, -1, 2, -2];
       const blocks = [];
       if (this.mode !== "backward") blocks.push("f");
@@ -1146,7 +1168,10 @@ class Stepper {
         if (k < 0 || k >= this.K) continue;
         for (const view of this.cellViews) {
           for (const b of blocks) {
-            if (deadline.timeRemaining() < 3) return;
+            if (deadline.timeRemaining() < 3 || performance.now() > until) {
+              this._prefetch();
+              return;
+            }
             const st = view.eqState[b];
             const { tex, texts } = this._eqTexts(view.cell, b, k);
             if (st.mode === "full") this._eqFull(view.cell, b, k, tex);
@@ -1159,6 +1184,11 @@ class Stepper {
 
   destroy() {
     this._cancelSettle();
+    const cancelIdle = window.cancelIdleCallback || clearTimeout;
+    if (this.idleHandle) cancelIdle(this.idleHandle);
+    if (this.flushHandle) cancelIdle(this.flushHandle);
+    this.idleHandle = 0;
+    this.flushHandle = 0;
     this.stopPlay(false);
     if (this.raf) cancelAnimationFrame(this.raf);
     if (this.resizeObserver) this.resizeObserver.disconnect();
