@@ -443,7 +443,7 @@ def _idle_and_reported(page) -> None:
 
 
 EQ_CURRENT = f"""() => {{ const root = {ROOT_JS};
-  return [...root.querySelectorAll('.stp-eq > div')].every(b => b.hidden || (!b.dataset.pending
+  return [...root.querySelectorAll('.stp-eq .eqbox')].every(b => b.hidden || (!b.dataset.pending
     && b.dataset.step === root.dataset.step)); }}"""
 
 
@@ -459,7 +459,7 @@ def _snapshot(page, settled: bool = True) -> dict:
         for (const cell of root.querySelectorAll('.stp-cell')) {{
           out[cell.dataset.cell] = {{
             values: [...cell.querySelectorAll('.stp-node .val')].map(e => e.textContent),
-            tex: [...cell.querySelectorAll('.stp-eq > div')].filter(b => !b.hidden)
+            tex: [...cell.querySelectorAll('.stp-eq .eqbox')].filter(b => !b.hidden)
               .map(b => b.dataset.pending ? null : b.dataset.tex),
             heads: [...cell.querySelectorAll('.stp-eq h4')].filter(h => !h.hidden).map(h => h.textContent),
           }};
@@ -620,7 +620,7 @@ def test_backward_play_runs_from_the_end_to_zero_and_path_widths_follow_the_magn
             f"""() => {{ const root = {ROOT_JS}; window.__frames = [];
             window.__mo = new MutationObserver(() => window.__frames.push({{
               step: root.dataset.step, slider: root.querySelector('.stp-slider').value,
-              eq: [...root.querySelectorAll('.stp-eq > div')].filter(b => !b.hidden)
+              eq: [...root.querySelectorAll('.stp-eq .eqbox')].filter(b => !b.hidden)
                 .map(b => b.dataset.pending ? 'pending' : b.dataset.step),
               cursors: [...root.querySelectorAll('.stp-cursor')].map(l => l.dataset.x) }}));
             window.__mo.observe(root, {{attributes: true, attributeFilter: ['data-step']}}); }}"""

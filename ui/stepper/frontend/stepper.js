@@ -584,13 +584,16 @@ class Stepper {
 
     // ---- equations
     const eq = el("div", { class: "stp-eq" }, sec);
-    view.eqForwardHead = el("h4", null, eq, "Forward");
-    view.eqForward = el("div", { class: "eqf", role: "img" }, eq);
-    view.eqBackwardHead = el("h4", null, eq, "Backward");
-    view.eqBackward = el("div", { class: "eqb", role: "img" }, eq);
+    // head and equations of a block in one wrapper: the visibility of the pair decides when to draw
+    const wf = el("div", { class: "eqwrap" }, eq);
+    view.eqForwardHead = el("h4", null, wf, "Forward");
+    view.eqForward = el("div", { class: "eqbox eqf", role: "img" }, wf);
+    const wb = el("div", { class: "eqwrap" }, eq);
+    view.eqBackwardHead = el("h4", null, wb, "Backward");
+    view.eqBackward = el("div", { class: "eqbox eqb", role: "img" }, wb);
     view.eqState = { f: { mode: null }, b: { mode: null } };
-    this.visibility.observe(view.eqForward);
-    this.visibility.observe(view.eqBackward);
+    this.visibility.observe(wf);
+    this.visibility.observe(wb);
     return view;
   }
 
@@ -1001,7 +1004,7 @@ class Stepper {
     box.hidden = !visible;
     head.hidden = !visible;
     if (!visible) return;
-    if (this.offscreen.has(box)) {
+    if (this.offscreen.has(box.parentElement)) {
       box.dataset.pending = "1"; // filled when it scrolls into view, or once the user settles
       if (!this.playing && !this.settleTimer && !this.dragging) this._scheduleFlush();
       return;
@@ -1145,7 +1148,7 @@ class Stepper {
     for (const e of entries) {
       if (e.isIntersecting) {
         this.offscreen.delete(e.target);
-        if (e.target.dataset.pending) wake = true;
+        if (e.target.querySelector(".eqbox[data-pending]")) wake = true;
       } else this.offscreen.add(e.target);
     }
     if (wake) this.requestRender();
