@@ -242,8 +242,14 @@ def state_heatmaps(
     quantities: Sequence[str] | None = None,
     panel_height: int = 130,
     characters: Sequence[str] | None = None,
+    clickable: bool = False,
 ) -> go.Figure:
-    """Heatmaps (units × time) of each gate, c and h of one layer and direction; a cursor at ``t``."""
+    """Heatmaps (units × time) of each gate, c and h of one layer and direction; a cursor at ``t``.
+
+    ``clickable`` adds an invisible grid of markers over every panel (named "pick", at most
+    :data:`MAX_PICK_COLUMNS` × :data:`MAX_PICK_ROWS`) so that a click there reports a step and a unit:
+    Plotly reports clicks on markers, not on heatmap cells.
+    """
     lt = trace.layers[layer][direction]
     quantities = tuple(quantities or layer_quantities(trace))
     shown, unit_note = _unit_window(lt.h.shape[1])
@@ -265,6 +271,8 @@ def state_heatmaps(
                 **axis,
             )
         )
+    if clickable:
+        heatmaps += [_pick_layer(trace.steps, shown, axis) for axis in axes]
     layout.update(_coloraxes(trace, lt, shown, quantities))
     if t is not None:
         layout["shapes"] = [cursor(t)]
@@ -272,6 +280,19 @@ def state_heatmaps(
     notes = [where_label(trace, layer, direction), unit_note, _bin_note(width), *_blank_notes(blank)]
     fig = go.Figure(heatmaps, layout)
     return _layout(fig, _title(title, notes), max(280, 100 + panel_height * len(quantities)))
+
+
+MAX_PICK_COLUMNS = 120
+MAX_PICK_ROWS = 16
+
+
+def _pick_layer(steps: int, units: int, axis: dict) -> go.Scatter:
+    """Invisible markers on a grid of (step, unit) positions: what a click on a heatmap selects."""
+    columns = np.unique(np.linspace(0, steps - 1, min(steps, MAX_PICK_COLUMNS)).round().astype(int))
+    rows = np.unique(np.linspace(0, units - 1, min(units, MAX_PICK_ROWS)).round().astype(int))
+    x, y = np.meshgrid(columns, rows)
+    return go.Scatter(x=x.ravel(), y=y.ravel(), mode="markers", name="pick", showlegend=False,
+                      marker={"size": 14, "opacity": 0, "symbol": "square"}, hoverinfo="skip", **axis)
 
 
 def _coloraxis_for(trace: Trace, quantity: str) -> str:

@@ -1,22 +1,26 @@
-"""Step through: one step t at a time, the same t for every enabled cell, side by side."""
+"""Step through: every enabled cell at the same step, forwards and backwards, stepped in the browser."""
 
 import streamlit as st
 
 from ui import downloads, page, step_view
-
-PLAY_SECONDS = 0.8
+from ui.models import loaded_models
 
 st.title("Step through")
 st.markdown(
-    "Each column is one cell at the same step *t*: its gates coloured by value (σ gates 0…1, tanh values "
-    "−1…1), the forward equations with the numbers of step *t*, the gradients arriving there, and the "
-    "whole run with a cursor at *t*."
+    "Each column is one cell at the same step *t*: the forward values on its diagram and in its equations, "
+    "and the gradient arriving there, with the width of each backward path set by what it carries (log "
+    "scale, shared by all cells). **▶** plays forward; **◀ Play backward** sends the gradient from the last "
+    "step to the first. Click a gate to clamp it in the What-if lab."
 )
 loaded = page.load()
 if loaded is not None:
     config, view = loaded
-    playing = view.steps > 1 and st.toggle(
-        f"▶ Play: one step every {PLAY_SECONDS:g} s (only this view reruns)", key="step_play"
-    )
-    st.fragment(run_every=PLAY_SECONDS if playing else None)(step_view.step_view)(view, playing)
+    left, right = st.columns([1, 2])
+    with left:
+        unit = step_view.unit_choice(view)
+    with right:
+        layer, direction = page.pick_layer(view)
+    models = loaded_models()
+    t = step_view.step_stepper(config, view, layer, direction, unit, None if models is None else models.models)
+    step_view.whole_run(view, layer, direction, t)
     downloads.section(config, view)

@@ -59,6 +59,16 @@ def _charts(at: AppTest) -> dict[str, dict]:
     return {chart.key: json.loads(chart.proto.spec) for chart in at.get("plotly_chart")}
 
 
+def _stepper(at: AppTest) -> dict:
+    """The payload the stepper component received on the last run."""
+    element = next(e for e in at.get("bidi_component") if e.proto.component_name == "lstmviz.stepper")
+    return json.loads(json.loads(element.proto.json))["payload"]
+
+
+def _stepper_cells(at: AppTest) -> list[str]:
+    return [cell["key"] for cell in _stepper(at)["cells"]]
+
+
 def _trace_names(figure: dict) -> list[str]:
     return [trace.get("name") for trace in figure["data"]]
 
@@ -90,11 +100,11 @@ def test_a_link_carries_the_step_unit_layer_and_direction():
     query = {"layers": "2", "bidir": "1", "step": "7", "unit": "3", "layer": "1", "dir": "1"}
     at = _app(query, page="pages/step_through.py")
     _no_problems(at)
-    assert at.slider(key="view_step").value == 7
     assert at.selectbox(key="view_unit").value == 3
     assert at.selectbox(key="view_layer").value == 1
-    title = _charts(at)["step_diagram_lstm"]["layout"]["title"]["text"]
-    assert "t = 7" in title and "unit 3" in title and "layer 1, reverse" in title
+    payload = _stepper(at)
+    assert payload["step"] == 7 and payload["unit_label"] == "unit 3"
+    assert all(cell["subtitle"].startswith("layer 1, reverse") and cell["reverse"] for cell in payload["cells"])
     assert {k: at.query_params[k] for k in ("step", "unit", "layer", "dir")} == {"step": "7", "unit": "3",
                                                                                  "layer": "1", "dir": "1"}
 
@@ -106,10 +116,12 @@ def test_a_link_carries_the_step_unit_layer_and_direction():
 def test_step_through_shows_all_three_cells_by_default(default_app):
     _no_problems(default_app)
     charts = _charts(default_app)
-    for cell in ("rnn", "lstm", "gru"):
-        assert {f"step_diagram_{cell}", f"step_bars_{cell}", f"step_heatmap_{cell}"} <= set(charts)
-    assert len(default_app.latex) == 6  # forward and backward equations of each cell
-    assert default_app.slider(key="view_step").value == 0
+    assert {f"step_heatmap_{cell}" for cell in ("rnn", "lstm", "gru")} | {"step_norms"} == set(charts)
+    payload = _stepper(default_app)
+    assert _stepper_cells(default_app) == ["rnn", "lstm", "gru"] and payload["step"] == 0
+    assert payload["times"] == list(range(30)) and payload["note"] == ""
+    lstm = payload["cells"][1]
+    assert lstm["label"] == "LSTM" and [p["key"] for p in lstm["backward"]["paths"]] == ["highway", "gates"]
     assert any("x: 30 steps (t = 0 … 29) × 1 feature (preset impulse)" in c.value for c in default_app.caption)
 
 
@@ -142,8 +154,7 @@ def test_toggling_cells_changes_which_traces_appear():
     at = _app(page="pages/step_through.py")
     at.button_group(key="w_cells").set_value(["lstm", "gru"]).run()
     _no_problems(at)
-    keys = set(_charts(at))
-    assert "step_diagram_rnn" not in keys and {"step_diagram_lstm", "step_diagram_gru"} <= keys
+    assert _stepper_cells(at) == ["lstm", "gru"]
     at.switch_page("pages/gradients.py").run()
     assert _trace_names(_charts(at)["grad_h"]) == ["LSTM", "GRU (PyTorch)"]
     at.button_group(key="w_cells").set_value([]).run()
@@ -151,17 +162,18 @@ def test_toggling_cells_changes_which_traces_appear():
     assert "Enable at least one cell" in at.info[0].value
 
 
-def test_stepping_through_time_moves_every_cell():
+def test_a_click_on_a_chart_moves_the_stepper_and_the_cursors():
     at = _app(page="pages/step_through.py")
-    before = _charts(at)["step_diagram_lstm"]
-    next_button = next(b for b in at.button if b.label.startswith("Next"))
-    next_button.click().run()
-    assert at.slider(key="view_step").value == 1
-    after = _charts(at)
-    assert "t = 1" in after["step_diagram_lstm"]["layout"]["title"]["text"]
-    assert after["step_diagram_lstm"] != before
-    at.slider(key="view_step").set_value(7).run()
-    assert "t = 7" in _charts(at)["step_diagram_gru"]["layout"]["title"]["text"]
+    token = _stepper(at)["step_token"]
+    # What a click at (t = 7, unit 3) on a heatmap does (ui.step_view.move_step), then the rerun.
+    at.session_state["view_step"], at.session_state["view_unit"] = 7, 3
+    at.session_state["view_step_token"] = token + 1
+    at.run()
+    payload = _stepper(at)
+    assert payload["step"] == 7 and payload["step_token"] == token + 1 and payload["unit_label"] == "unit 3"
+    cursor = _charts(at)["step_heatmap_gru"]["layout"]["shapes"][0]
+    assert cursor["x0"] == 7
+    assert at.query_params["step"] == "7"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -173,9 +185,9 @@ def test_an_invalid_sequence_shows_the_parser_error_and_the_rest_still_renders()
     at.text_area(key="w_text").input("1, 2, x, 4").run()
     assert not at.exception
     assert any(plain("'x' at position 3 is not a number") in e.value for e in at.error)
-    assert len(at.get("plotly_chart")) >= 9  # the last input that worked
+    assert len(at.get("plotly_chart")) >= 4  # the last input that worked
     at.button_group(key="w_cells").set_value(["gru"]).run()  # settings still apply meanwhile
-    assert {k for k in _charts(at) if k.startswith("step_diagram")} == {"step_diagram_gru"}
+    assert _stepper_cells(at) == ["gru"]
     at.switch_page("pages/equations.py").run()
     assert len(at.latex) == 2 and not at.exception  # the GRU's forward and backward equations
 
@@ -215,7 +227,7 @@ def test_csv_upload_fills_the_box_and_bad_files_say_why():
     big = b"1\n" * 600_000
     at.file_uploader(key="w_csv").set_value(("big.csv", big, "text/csv")).run()
     assert any(plain("big.csv") in e.value and "up to 1 MB" in e.value for e in at.error)
-    assert len(at.get("plotly_chart")) >= 9 and not at.exception
+    assert len(at.get("plotly_chart")) >= 4 and not at.exception
 
 
 # ---------------------------------------------------------------------------------------------
@@ -239,7 +251,7 @@ def test_query_params_restore_a_config():
     assert at.number_input(key="w_hidden").value == 8
     assert at.toggle(key="w_bidir").value is True
     assert at.slider(key="w_length").value == 40
-    assert set(_charts(at)) >= {"step_diagram_lstm"} and "step_diagram_rnn" not in _charts(at)
+    assert _stepper_cells(at) == ["lstm"]
     assert {k: at.query_params[k] for k in query} == query
     at.switch_page("pages/gradients.py").run()
     assert "Loss L: last step" in at.info[0].value  # the horizon needs loss "last"
@@ -339,7 +351,8 @@ def test_a_loaded_model_stands_in_for_its_cell_beside_fresh_cells():
     _no_problems(at)
     info = " ".join(i.value for i in at.sidebar.info)
     assert plain("trained LSTM") in info and plain("2 layers, input 1, hidden 5") in info
-    assert {k for k in _charts(at) if k.startswith("step_diagram")} == {f"step_diagram_{c}" for c in ("rnn", "lstm", "gru")}
+    assert _stepper_cells(at) == ["rnn", "lstm", "gru"]
+    assert [c["label"] for c in _stepper(at)["cells"]] == ["RNN", "LSTM (loaded)", "GRU (PyTorch)"]
     view = run(at.session_state["app_config"], models)
     assert view.labels == {"rnn": "RNN", "lstm": "LSTM (loaded)", "gru": "GRU (PyTorch)"}
     assert view.traces["lstm"].spec.hidden_size == 5 and view.traces["rnn"].spec.hidden_size == 16

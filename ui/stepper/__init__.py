@@ -35,6 +35,9 @@ Data contract (version 1)
 "to", "path"}]}, "forward": {node: K values}, "backward": {"grad": {"h", "c"?: K values},
 "log10_norm": {"h", "c"?: K values}, "paths": [{"key", "label", "latex", "log10": K values}]},
 "equations": {"forward": [templates], "backward": [templates], "slots": {name: K values}}}]}``.
+A block may instead be ``{"sets": [[templates], ...], "index": [K set numbers]}`` when its lines
+differ between steps (a clamped gate's line, the last processed step's backward lines): step k uses
+``sets[index[k]]``.
 
 Layout coordinates lie in a 10 × 6 box with y pointing UP (y = 0 at the bottom, as in the Plotly
 diagrams); ``kind`` is sigmoid (coloured on 0…1, cividis), tanh / state / linear (−1…1, blue–orange,
@@ -253,7 +256,14 @@ def validate_payload(payload: dict) -> list[str]:
                 problems.append(f"{name}: slot name {key!r} is reserved for the step numbers")
             length(f"{name}: slot {key!r}", seq)
         for block in ("forward", "backward"):
-            for template in eq.get(block) or []:
+            variants = eq.get(block) or []
+            if isinstance(variants, dict):  # {"sets": [[templates] ...], "index": K set numbers}
+                length(f"{name}: equations.{block}.index", variants.get("index"))
+                sets = variants.get("sets") or []
+                if any(not 0 <= i < len(sets) for i in variants.get("index") or []):
+                    problems.append(f"{name}: equations.{block}.index names a set that does not exist")
+                variants = [template for templates in sets for template in templates]
+            for template in variants:
                 used, bad = _template_names(template)
                 for b in bad:
                     problems.append(f"{name}: template field {{{b}}} is not a plain slot name: {template!r}")

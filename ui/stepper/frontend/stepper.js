@@ -142,6 +142,23 @@ function setText(node, text) {
   if (node.textContent !== text) node.textContent = text;
 }
 
+// A block's templates: one list for every step, or {sets, index} when its lines differ by step.
+function _variants(block) {
+  if (Array.isArray(block)) return { sets: [block], index: null };
+  if (block && Array.isArray(block.sets)) return { sets: block.sets, index: block.index || null };
+  return { sets: [[]], index: null };
+}
+
+function _variantAt(c, block, k) {
+  const v = block === "f" ? c.eq.forward : c.eq.backward;
+  return v.index ? Number(v.index[k]) || 0 : 0;
+}
+
+function _lines(c, block, k) {
+  const v = block === "f" ? c.eq.forward : c.eq.backward;
+  return v.sets[_variantAt(c, block, k)] || [];
+}
+
 function _float64(values, n) {
   const out = new Float64Array(n);
   for (let i = 0; i < n; i++) out[i] = values && i < values.length ? toNumber(values[i]) : NaN;
@@ -404,7 +421,7 @@ class Stepper {
         grad,
         norm,
         paths,
-        eq: { forward: eq.forward || [], backward: eq.backward || [], slots: eq.slots || {} },
+        eq: { forward: _variants(eq.forward), backward: _variants(eq.backward), slots: eq.slots || {} },
       };
     });
     // shared scales
@@ -999,7 +1016,7 @@ class Stepper {
   _showEq(view, block, shown, k) {
     const box = block === "f" ? view.eqForward : view.eqBackward;
     const head = block === "f" ? view.eqForwardHead : view.eqBackwardHead;
-    const lines = block === "f" ? view.cell.eq.forward : view.cell.eq.backward;
+    const lines = _lines(view.cell, block, k);
     const visible = shown && lines.length > 0;
     box.hidden = !visible;
     head.hidden = !visible;
@@ -1024,6 +1041,11 @@ class Stepper {
     const c = view.cell;
     const { tex, texts } = this._eqTexts(c, block, k);
     const st = view.eqState[block];
+    const variant = _variantAt(c, block, k);
+    if (st.variant !== variant) {
+      st.variant = variant; // other lines at this step (a clamp, the last step): render anew
+      st.mode = undefined;
+    }
     if (st.mode === "patch") this._patchEq(st, texts);
     else if (st.mode === "full") box.innerHTML = this._eqFull(c, block, k, tex);
     else this._firstEq(view, block, k, tex, texts);
@@ -1044,7 +1066,7 @@ class Stepper {
   _eqTexts(c, block, k) {
     const ctx = this._ctx(c, k);
     const texts = [];
-    const lines = (block === "f" ? c.eq.forward : c.eq.backward).map((line) =>
+    const lines = _lines(c, block, k).map((line) =>
       fillTemplate(line, c.eq.slots, k, ctx, (name, text) => {
         texts.push(text);
         return text;
@@ -1060,7 +1082,7 @@ class Stepper {
     const ctx = this._ctx(c, k);
     let i = 0;
     const marked = alignedBlock(
-      (block === "f" ? c.eq.forward : c.eq.backward).map((line) =>
+      _lines(c, block, k).map((line) =>
         fillTemplate(line, c.eq.slots, k, ctx, (name, text) => `\\htmlData{stp=${i++}}{${text}}`),
       ),
     );
