@@ -43,15 +43,17 @@ def shipped_times(steps: int, per_step: int, step: int) -> tuple[np.ndarray, str
 
 
 def _rounded(values) -> list:
-    """Finite numbers to DIGITS significant digits; NaN and infinities as the contract's strings."""
+    """Finite numbers to DIGITS significant digits, or in full where the shorter number would show
+    other 4 digits than the exact one; NaN and infinities as the contract's strings."""
     out = []
-    for v in np.asarray(values, dtype=np.float64).ravel():
+    for v in np.asarray(values, dtype=np.float64).ravel().tolist():
         if math.isnan(v):
             out.append("NaN")
         elif math.isinf(v):
             out.append("Infinity" if v > 0 else "-Infinity")
         else:
-            out.append(float(f"{v:.{DIGITS}g}"))
+            short = float(f"{v:.{DIGITS}g}")
+            out.append(short if f"{short:.4g}" == f"{v:.4g}" else v)
     return out
 
 
@@ -173,12 +175,11 @@ def stepper_payload(traces: Mapping[str, Trace], labels: Mapping[str, str], *, l
     cells, factors = [], set()
     for key, trace in traces.items():
         where = (min(layer, trace.spec.num_layers - 1), min(direction, trace.spec.directions - 1))
-        size = trace.layers[where[0]][where[1]].h.shape[1]
-        chosen = None if unit is None else min(unit, max(size - 1, 0))
+        chosen = None if unit is None else min(unit, trace.spec.hidden_size - 1)
         cell, found = cell_payload(trace, key, labels[key], times, *where, chosen)
         cells.append(cell)
         factors |= found
-    size = max(tr.layers[0][0].h.shape[1] for tr in traces.values())
+    size = max(tr.spec.hidden_size for tr in traces.values())
     return {
         "version": 1,
         "T": first.steps,

@@ -41,7 +41,7 @@ def move_step(t: int, unit: int | None = None) -> None:
 
 
 def unit_choice(view: View) -> int | None:
-    size = max(tr.layers[0][0].h.shape[1] for tr in view.traces.values())
+    size = max(tr.spec.hidden_size for tr in view.traces.values())
     if view_state.get("unit") != "mean":
         view_state.get("unit", size)
     choice = st.selectbox("Unit shown in the diagrams and the equations", (*range(size), "mean"),
