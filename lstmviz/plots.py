@@ -292,7 +292,7 @@ def _pick_layer(steps: int, units: int, axis: dict) -> go.Scatter:
     rows = np.unique(np.linspace(0, units - 1, min(units, MAX_PICK_ROWS)).round().astype(int))
     x, y = np.meshgrid(columns, rows)
     return go.Scatter(x=x.ravel(), y=y.ravel(), mode="markers", name="pick", showlegend=False,
-                      marker={"size": 14, "opacity": 0, "symbol": "square"}, hoverinfo="skip", **axis)
+                      marker={"size": 14, "opacity": 0, "symbol": "square"}, hoverinfo="none", **axis)
 
 
 def _coloraxis_for(trace: Trace, quantity: str) -> str:

@@ -77,7 +77,7 @@ def section(config: AppConfig, result: View) -> None:
         st.caption(
             "The charts show loaded models; this snippet rebuilds fresh cells with the sidebar's settings."
         )
-    st.code(snippet(config, shortened=True), language="python")
+    st.code(snippet(config, shortened=True), language="python", wrap_lines=True)
     st.download_button(
         "Download the snippet (.py)",
         data=snippet(config),
