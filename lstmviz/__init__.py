@@ -11,6 +11,7 @@
 """
 
 from .cells import CELL_NAMES, DEFAULT_CELLS
+from .connectivity import connectivity
 from .interventions import Clamp
 from .jacobian import backward_flows, carry_path, jacobian_norms, spectrum
 from .model import Model, ModelSettings, ModelSpec, build
@@ -34,6 +35,7 @@ __all__ = [
     "backward_flows",
     "build",
     "carry_path",
+    "connectivity",
     "encode_text",
     "from_torch",
     "jacobian_norms",

@@ -239,6 +239,14 @@ class Cell:
         """d s_t / d s_{t-1} for t in ``steps`` (processing order): (K, n, n), n = :meth:`state_size`."""
         raise NotImplementedError
 
+    def step_input_jacobians(self, p: Params, run: CellRun, steps: slice) -> np.ndarray:
+        """d s_t / d x_t for t in ``steps`` (processing order): (K, n, D), D = the layer's input size.
+
+        x_t enters every cell only through W_ih x_t, so this is d s_t / d a_t times W_ih, with the same
+        clamp-aware factors as :meth:`step_jacobians` (a clamped quantity passes nothing back).
+        """
+        raise NotImplementedError
+
     def carry(self, run: CellRun) -> np.ndarray | None:
         """(T, H) per-unit factor of the direct, matrix-free path from s_{t-1} to s_t, if any.
 

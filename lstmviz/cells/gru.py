@@ -242,6 +242,15 @@ class GRU(Cell):
             jac += diag_times(k["hn"], w_hn) + diag_times(k["a_r"], w_hr)
         return jac
 
+    def step_input_jacobians(self, p, run, steps: slice) -> np.ndarray:
+        k = {name: value[steps] for name, value in run.cache.items()}
+        w_ir, w_iz, w_in = np.split(p["weight_ih"], 3, axis=0)
+        jac = diag_times(k["a_z"], w_iz) + diag_times(k["a_n"], w_in)
+        if self.tutorial:  # d h / d a_r = diag(a_n) W_hn diag(d(r h)/d a_r): r acts before W_hn
+            w_hn = np.split(p["weight_hh"], 3, axis=0)[2]
+            return jac + (diag_times(k["a_n"], w_hn) * k["a_r_by_rh"][:, None, :]) @ w_ir
+        return jac + diag_times(k["a_r"], w_ir)
+
     def carry(self, run: CellRun) -> np.ndarray:
         return run.cache["keep"]
 

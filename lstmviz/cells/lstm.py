@@ -194,6 +194,17 @@ class LSTM(Cell):
             dh_dh, dh_dc = dh_dh * keep, dh_dc * keep
         return np.concatenate([np.concatenate([dh_dh, dh_dc], 2), np.concatenate([dc_dh, dc_dc], 2)], 1)
 
+    def step_input_jacobians(self, p, run, steps: slice) -> np.ndarray:
+        k = run.cache
+        w_i, w_f, w_g, w_o = np.split(p["weight_ih"], 4, axis=0)  # (H, D) each
+        by_dc = k["by_dc"][steps]
+        dc_dx = diag_times(by_dc[:, 0], w_i) + diag_times(by_dc[:, 1], w_f) + diag_times(by_dc[:, 2], w_g)
+        dm_dx = diag_times(k["by_dm"][steps], w_o) + k["dc_by_dm"][steps][:, :, None] * dc_dx
+        dh_dx = p["weight_hr"] @ dm_dx if "weight_hr" in p else dm_dx
+        if k["keep_h"] is not None:
+            dh_dx = dh_dx * k["keep_h"][steps][:, :, None]
+        return np.concatenate([dh_dx, dc_dx], 1)
+
     def carry(self, run: CellRun) -> np.ndarray:
         return run.cache["carry"]
 

@@ -29,6 +29,7 @@ from .base import (
     Edge,
     Layout,
     Node,
+    diag_times,
     eye_batch,
     input_projection,
     shifted,
@@ -106,6 +107,10 @@ class MinGRU(Cell):
 
     def step_jacobians(self, p, run, steps: slice) -> np.ndarray:
         return eye_batch(run.cache["keep"][steps])
+
+    def step_input_jacobians(self, p, run, steps: slice) -> np.ndarray:
+        w_iz, w_in = np.split(p["weight_ih"], 2, axis=0)
+        return diag_times(run.cache["a_z"][steps], w_iz) + diag_times(run.cache["a_n"][steps], w_in)
 
     def carry(self, run: CellRun) -> np.ndarray:
         return run.cache["keep"]

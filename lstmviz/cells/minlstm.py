@@ -29,6 +29,7 @@ from .base import (
     Edge,
     Layout,
     Node,
+    diag_times,
     eye_batch,
     input_projection,
     shifted,
@@ -135,6 +136,16 @@ class MinLSTM(Cell):
 
     def step_jacobians(self, p, run, steps: slice) -> np.ndarray:
         return eye_batch(run.cache["keep"][steps])
+
+    def step_input_jacobians(self, p, run, steps: slice) -> np.ndarray:
+        k = {name: value[steps] for name, value in run.cache.items()}
+        w_if, w_ii, w_in = np.split(p["weight_ih"], 3, axis=0)
+        by_f_norm = (k["df_norm"] - k["di_norm"]) * k["scale"]  # (d h/d f' - d h/d i') / (f + i)^2
+        return (
+            diag_times(by_f_norm * k["i"] * k["a_f"], w_if)
+            - diag_times(by_f_norm * k["f"] * k["a_i"], w_ii)
+            + diag_times(k["a_n"], w_in)
+        )
 
     def carry(self, run: CellRun) -> np.ndarray:
         return run.cache["keep"]

@@ -97,6 +97,9 @@ class RNN(Cell):
     def step_jacobians(self, p, run, steps: slice) -> np.ndarray:
         return diag_times(run.cache["slope"][steps], p["weight_hh"])
 
+    def step_input_jacobians(self, p, run, steps: slice) -> np.ndarray:
+        return diag_times(run.cache["slope"][steps], p["weight_ih"])
+
     def path_flows(self, p, run, grads: CellGrads) -> dict[str, np.ndarray]:
         return {"gates": grads.preactivations["h"] @ p["weight_hh"]}
 
