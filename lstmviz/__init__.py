@@ -17,6 +17,7 @@ from .jacobian import backward_flows, carry_path, jacobian_norms, spectrum
 from .model import Model, ModelSettings, ModelSpec, build
 from .results import JacobianNorms, LayerTrace, Trace
 from .sequences import PRESETS, SequenceError, encode_text, parse_sequence, parse_sequence_with_notes, preset
+from .sweeps import Sweep, sweep
 from .torch_io import from_torch, to_torch
 from .trace import trace
 
@@ -31,6 +32,7 @@ __all__ = [
     "ModelSettings",
     "ModelSpec",
     "SequenceError",
+    "Sweep",
     "Trace",
     "backward_flows",
     "build",
@@ -43,6 +45,7 @@ __all__ = [
     "parse_sequence_with_notes",
     "preset",
     "spectrum",
+    "sweep",
     "to_torch",
     "trace",
 ]

@@ -93,3 +93,10 @@ chunk of step Jacobians."""
 
 CONNECTIVITY_CHUNK_BYTES = 128 * 2**20
 """Most bytes of layer-output tangents a connectivity map of a stacked model keeps at once."""
+
+SWEEP_BUDGET = 5e10
+"""Most multiply-adds one :func:`lstmviz.sweep` may take (models x T x (H_out + 1) cotangents x the
+size of W_hh; 20 x 8 grid points x 8 seeds of a 32-unit LSTM over 100 steps take 1.7e10)."""
+
+SWEEP_CHUNK_BYTES = 256 * 2**20
+"""Most bytes the models a sweep runs at once may hold (forward passes with their backward factors)."""

@@ -31,10 +31,13 @@ from .base import (
     Edge,
     Layout,
     Node,
+    batch_input_projection,
     diag_times,
     eye_batch,
     input_projection,
+    rows_times,
     shifted,
+    sigmoid,
     split_rows,
     torch_affine,
     unchanged,
@@ -211,6 +214,49 @@ class LSTM(Cell):
     def path_flows(self, p, run, grads: CellGrads) -> dict[str, np.ndarray]:
         da = np.concatenate([grads.preactivations[k] for k in self.rows], axis=1)
         return {"highway": grads.c * run.cache["carry"], "gates": da @ p["weight_hh"]}
+
+    def batch_forward(self, p, xs, scale) -> CellRun:
+        a = batch_input_projection(p, xs, len(scale))  # (T, G, 4H), rows i f g o
+        if "bias_hh" in p:
+            a += p["bias_hh"]
+        steps, models, hidden = a.shape[0], a.shape[1], a.shape[2] // 4
+        w_hh_t, w_hr = p["weight_hh"].T, p.get("weight_hr")
+        act = np.empty_like(a)
+        c = np.empty((steps, models, hidden))
+        h = np.empty((steps, models, hidden if w_hr is None else len(w_hr)))
+        h_prev, c_prev = np.zeros_like(h[0]), np.zeros_like(c[0])
+        for t in range(steps):
+            a[t] += scale[:, None] * (h_prev @ w_hh_t)
+            sigmoid(a[t], out=act[t])
+            np.tanh(a[t, :, 2 * hidden : 3 * hidden], out=act[t, :, 2 * hidden : 3 * hidden])
+            i, f, g, o = np.split(act[t], 4, axis=-1)
+            c[t] = f * c_prev + i * g
+            m = o * np.tanh(c[t])
+            h[t] = m if w_hr is None else m @ w_hr.T
+            h_prev, c_prev = h[t], c[t]
+        i, f, g, o = np.split(act, 4, axis=-1)
+        tanh_c = np.tanh(c)
+        cache = {  # the factors of the backward pass, as in forward without clamps
+            "by_dc": np.stack([g * i * (1 - i), shifted(c, np.zeros_like(c[0])) * f * (1 - f), i * (1 - g * g)],
+                              axis=-2),  # (T, G, 3, H)
+            "by_dm": tanh_c * o * (1 - o),
+            "dc_by_dm": o * (1 - tanh_c * tanh_c),
+            "carry": f,
+        }
+        return CellRun(h, c, split_rows(act, self.rows), split_rows(a, self.rows), cache)
+
+    def batch_step_vjp(self, p, run, t, grads, scale) -> tuple:
+        k = run.cache
+        grad_h, grad_c = grads
+        dm = rows_times(grad_h, p["weight_hr"]) if "weight_hr" in p else grad_h
+        dc = dm * k["dc_by_dm"][t]
+        dc += grad_c
+        delta_a = np.empty((*dc.shape[:-1], 4, dc.shape[-1]))  # rows i f g o
+        np.multiply(dc[..., None, :], k["by_dc"][t], out=delta_a[..., :3, :])
+        np.multiply(dm, k["by_dm"][t], out=delta_a[..., 3, :])
+        grad_h_prev = rows_times(delta_a.reshape(*dc.shape[:-1], -1), p["weight_hh"])
+        grad_h_prev *= scale[:, None]
+        return grad_h_prev, dc * k["carry"][t]
 
     # -- equations -------------------------------------------------------------------------------
 

@@ -29,6 +29,7 @@ from .base import (
     Edge,
     Layout,
     Node,
+    batch_input_projection,
     diag_times,
     eye_batch,
     input_projection,
@@ -117,6 +118,19 @@ class MinGRU(Cell):
 
     def path_flows(self, p, run, grads: CellGrads) -> dict[str, np.ndarray]:
         return {"direct": grads.h * run.cache["keep"]}
+
+    def batch_forward(self, p, xs, scale) -> CellRun:
+        pre = split_rows(batch_input_projection(p, xs, len(scale)), self.rows)
+        z, n = sigmoid(pre["z"], out=np.empty_like(pre["z"])), pre["n"]
+        h = np.empty_like(z)
+        h_prev = np.zeros_like(z[0])
+        for t in range(len(z)):
+            h[t] = h_prev + z[t] * (n[t] - h_prev)
+            h_prev = h[t]
+        return CellRun(h, None, {"z": z, "n": n}, pre, {"keep": 1 - z})
+
+    def batch_step_vjp(self, p, run, t, grads, scale) -> tuple:
+        return (grads[0] * run.cache["keep"][t],)
 
     def equations(self) -> list[str]:
         bias = self.spec.bias

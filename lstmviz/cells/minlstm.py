@@ -29,6 +29,7 @@ from .base import (
     Edge,
     Layout,
     Node,
+    batch_input_projection,
     diag_times,
     eye_batch,
     input_projection,
@@ -152,6 +153,23 @@ class MinLSTM(Cell):
 
     def path_flows(self, p, run, grads: CellGrads) -> dict[str, np.ndarray]:
         return {"direct": grads.h * run.cache["keep"]}
+
+    def batch_forward(self, p, xs, scale) -> CellRun:
+        pre = split_rows(batch_input_projection(p, xs, len(scale)), self.rows)
+        f = sigmoid(pre["f"], out=np.empty_like(pre["f"]))
+        i = sigmoid(pre["i"], out=np.empty_like(pre["i"]))
+        n = pre["n"]
+        f_norm, i_norm = f / (f + i), i / (f + i)
+        h = np.empty_like(f)
+        h_prev = np.zeros_like(f[0])
+        for t in range(len(f)):
+            h[t] = f_norm[t] * h_prev + i_norm[t] * n[t]
+            h_prev = h[t]
+        gates = {"f": f, "i": i, F: f_norm, I: i_norm, "n": n}
+        return CellRun(h, None, gates, pre, {"keep": f_norm})
+
+    def batch_step_vjp(self, p, run, t, grads, scale) -> tuple:
+        return (grads[0] * run.cache["keep"][t],)
 
     def equations(self) -> list[str]:
         bias = self.spec.bias
