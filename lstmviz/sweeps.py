@@ -37,6 +37,9 @@ from .trace import checked_input
 
 QUANTITIES = ("horizon", "gain")
 
+STEP_BYTES = 2**20
+"""Bytes of cotangents one step of the engine works on at once: about a core's L2 cache."""
+
 
 @dataclass(frozen=True)
 class Sweep:
@@ -225,8 +228,11 @@ def largest_singular_values(matrices: np.ndarray) -> np.ndarray:
 
 
 def models_per_group(spec: ModelSpec, steps: int) -> int:
-    """How many models run at once: as many as :data:`~lstmviz.limits.SWEEP_CHUNK_BYTES` holds."""
-    return max(1, SWEEP_CHUNK_BYTES // sweep_bytes_per_model(spec, steps))
+    """How many models run at once: as many as :data:`~lstmviz.limits.SWEEP_CHUNK_BYTES` holds, and
+    no more than keep one step's cotangents within :data:`STEP_BYTES` (about twice as fast as more)."""
+    cell = cell_for(spec)
+    step_bytes = 8 * (spec.output_size + 1) * len(cell.rows) * spec.hidden_size  # delta_a of one model
+    return max(1, min(SWEEP_CHUNK_BYTES // sweep_bytes_per_model(spec, steps), STEP_BYTES // step_bytes))
 
 
 def sweep_bytes_per_model(spec: ModelSpec, steps: int) -> int:

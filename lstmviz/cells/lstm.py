@@ -220,22 +220,23 @@ class LSTM(Cell):
         if "bias_hh" in p:
             a += p["bias_hh"]
         steps, models, hidden = a.shape[0], a.shape[1], a.shape[2] // 4
+        s = np.repeat(np.array([0.5, 0.5, 1.0, 0.5]), hidden)  # one tanh per gate, as in forward
+        shift = np.repeat(np.array([0.5, 0.5, 0.0, 0.5]), hidden)
         w_hh_t, w_hr = p["weight_hh"].T, p.get("weight_hr")
         act = np.empty_like(a)
-        c = np.empty((steps, models, hidden))
+        i, f, g, o = (act[..., k * hidden : (k + 1) * hidden] for k in range(4))
+        c, tanh_c = np.empty((steps, models, hidden)), np.empty((steps, models, hidden))
         h = np.empty((steps, models, hidden if w_hr is None else len(w_hr)))
         h_prev, c_prev = np.zeros_like(h[0]), np.zeros_like(c[0])
         for t in range(steps):
             a[t] += scale[:, None] * (h_prev @ w_hh_t)
-            sigmoid(a[t], out=act[t])
-            np.tanh(a[t, :, 2 * hidden : 3 * hidden], out=act[t, :, 2 * hidden : 3 * hidden])
-            i, f, g, o = np.split(act[t], 4, axis=-1)
-            c[t] = f * c_prev + i * g
-            m = o * np.tanh(c[t])
-            h[t] = m if w_hr is None else m @ w_hr.T
+            np.tanh(a[t] * s, out=act[t])
+            act[t] *= s
+            act[t] += shift
+            c[t] = f[t] * c_prev + i[t] * g[t]
+            np.tanh(c[t], out=tanh_c[t])
+            h[t] = o[t] * tanh_c[t] if w_hr is None else (o[t] * tanh_c[t]) @ w_hr.T
             h_prev, c_prev = h[t], c[t]
-        i, f, g, o = np.split(act, 4, axis=-1)
-        tanh_c = np.tanh(c)
         cache = {  # the factors of the backward pass, as in forward without clamps
             "by_dc": np.stack([g * i * (1 - i), shifted(c, np.zeros_like(c[0])) * f * (1 - f), i * (1 - g * g)],
                               axis=-2),  # (T, G, 3, H)
