@@ -1,5 +1,7 @@
-"""Connectivity (||d output_t / d x_s||_F for every pair) against autograd, and the step input Jacobians
-it is built from against jacrev of every cell's reference step, with and without clamps."""
+"""Connectivity (||d output_t / d x_s||_F for every pair) against autograd, the step input Jacobians
+it is built from against jacrev of every cell's reference step, with and without clamps, and the
+spectrum of d s_t / d s_{t-1} against the eigenvalues of jacrev Jacobians (every cell, clamped gates,
+layer 1 reverse; minGRU and minLSTM: exactly their carry factors)."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from test_cells import VARIANTS, _clamps_for, _hook, _id, _model
 import lstmviz
 from lstmviz.cells import cell_for
 from lstmviz.connectivity import connectivity, sources_per_block
+from lstmviz.trace import order
 
 STACKS = [(1, False), (2, False), (1, True), (2, True)]
 
@@ -189,3 +192,64 @@ def test_one_step_and_many_features():
     jac = cell_for(model.spec).step_input_jacobians(
         model.params(0, 0), lstmviz.trace(model, x, dtype="float64").runs[0][0], slice(0, 1))
     np.testing.assert_allclose(connectivity(model, x), [[np.linalg.norm(jac[0])]], rtol=1e-12)
+
+
+# ---------------------------------------------------------------------------------------------
+# The spectrum of d s_t / d s_{t-1}
+
+
+def _matched(ours, expected, tol):
+    """Pair each eigenvalue of ``ours`` with the nearest unused one of ``expected``: the largest gap."""
+    left, gap = list(expected), 0.0
+    for value in ours:
+        nearest = min(range(len(left)), key=lambda k: abs(left[k] - value))
+        gap = max(gap, abs(left.pop(nearest) - value))
+    return gap <= tol
+
+
+@pytest.mark.parametrize("where", [(0, 0), (1, 1)], ids=["layer0", "layer1-reverse"])
+@pytest.mark.parametrize("clamped", [False, True], ids=["free", "clamped"])
+@pytest.mark.parametrize("cfg", VARIANTS, ids=_id)
+def test_spectrum_equals_eigenvalues_of_jacrev_of_the_reference_step(cfg, clamped, where):
+    layer, d = where
+    model = _stacked(cfg, 2, True, recurrent_scale=1.5)
+    cell = cell_for(model.spec)
+    x = np.random.default_rng(6).normal(size=(9, 3))
+    clamps = _clamps_for(cell, layer, d) if clamped else []
+    tr = lstmviz.trace(model, x, dtype="float64", interventions=clamps)
+    layer_input = x if layer == 0 else np.concatenate([lt.h for lt in tr.layers[0]], axis=1)
+    lt = tr.layers[layer][d]
+    states = [lt.h, lt.c] if cell.cell_state else [lt.h]
+    initial = [lt.h0, lt.c0] if cell.cell_state else [lt.h0]
+    p = {k: torch.from_numpy(v) for k, v in model.params(layer, d).items()}
+    split = model.spec.output_size
+    times = np.arange(9)
+    eig, sv = lstmviz.spectrum(tr, layer, d, times)
+    for t in times:
+        before = t + 1 if d else t - 1  # the step processed just before t
+        previous = np.concatenate([s[before] if 0 <= before < 9 else s0
+                                   for s, s0 in zip(states, initial, strict=True)])
+
+        def step(s, t=t):
+            state = (s[:split], s[split:]) if cell.cell_state else (s,)
+            return torch.cat(cell.reference_step(p, torch.from_numpy(layer_input[t]), state,
+                                                 _hook(clamps, layer, d, t)))
+
+        jac = torch.func.jacrev(step)(torch.from_numpy(previous)).numpy()
+        assert _matched(eig[t], np.linalg.eigvals(jac), 1e-9 * max(1.0, np.abs(jac).max())), t
+        np.testing.assert_allclose(sv[t], np.linalg.svd(jac, compute_uv=False), rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["mingru", "minlstm"])
+def test_min_cells_eigenvalues_are_exactly_their_carry_factors(name):
+    model = lstmviz.build(name, 2, 6, seed=1, bidirectional=True)
+    x = np.random.default_rng(7).normal(size=(12, 2))
+    clamps = [lstmviz.Clamp("h", 0.5, (3, 5), units=(1, 4), direction=1)]
+    tr = lstmviz.trace(model, x, dtype="float64", interventions=clamps)
+    for d in (0, 1):
+        eig, sv = lstmviz.spectrum(tr, 0, d)
+        carry = order(tr.cell.carry(tr.runs[0][d]), d)  # (T, H) sequence order
+        assert np.all(eig.imag == 0)
+        np.testing.assert_array_equal(np.sort(eig.real, axis=1), np.sort(carry, axis=1))
+        np.testing.assert_array_equal(sv, -np.sort(-np.abs(carry), axis=1))
+    assert np.all(carry[[3, 4]][:, [1, 4]] == 0)  # a clamped unit carries nothing
