@@ -37,7 +37,6 @@ from .base import (
     input_projection,
     rows_times,
     shifted,
-    sigmoid,
     split_rows,
     torch_affine,
     unchanged,
@@ -237,9 +236,9 @@ class LSTM(Cell):
             np.tanh(c[t], out=tanh_c[t])
             h[t] = o[t] * tanh_c[t] if w_hr is None else (o[t] * tanh_c[t]) @ w_hr.T
             h_prev, c_prev = h[t], c[t]
-        cache = {  # the factors of the backward pass, as in forward without clamps
-            "by_dc": np.stack([g * i * (1 - i), shifted(c, np.zeros_like(c[0])) * f * (1 - f), i * (1 - g * g)],
-                              axis=-2),  # (T, G, 3, H)
+        c_prev = shifted(c, np.zeros_like(c[0]))
+        cache = {  # the factors of the backward pass, as in forward without clamps; by_dc is (T, G, 3, H)
+            "by_dc": np.stack([g * i * (1 - i), c_prev * f * (1 - f), i * (1 - g * g)], axis=-2),
             "by_dm": tanh_c * o * (1 - o),
             "dc_by_dm": o * (1 - tanh_c * tanh_c),
             "carry": f,
