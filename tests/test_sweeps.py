@@ -49,6 +49,20 @@ def test_sweep_equals_single_traces_at_every_grid_point(cfg):
         assert result.gain[i, j, k] == pytest.approx(_gain(tr), rel=1e-9, abs=1e-300)
 
 
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_sweep_equals_single_traces_at_the_benchmark_size(cell):
+    x = np.random.default_rng(9).normal(size=(100, 1))
+    settings = lstmviz.ModelSettings(hidden_size=32)
+    scales, biases, seeds = (0.25, 1.0, 2.0, 3.0), (-2.0, 5.0), (0, 7)
+    result = sweep(cell, x, scales=scales, forget_biases=biases, seeds=seeds, settings=settings)
+    for (i, scale), (j, bias), (k, seed) in itertools.product(*map(enumerate, (scales, biases, seeds))):
+        model = replace(settings, recurrent_scale=scale, forget_bias=bias, seed=seed).build(cell, 1)
+        tr = lstmviz.trace(model, x, dtype="float64")
+        steps = gradient_horizon(tr).steps
+        assert result.horizon[i, j, k] == (np.inf if steps is None else steps), (scale, bias, seed)
+        assert result.gain[i, j, k] == pytest.approx(_gain(tr), rel=1e-9, abs=1e-300)
+
+
 @pytest.mark.parametrize("cfg", VARIANTS, ids=_id)
 def test_batched_gradient_norms_equal_the_traces(cfg):
     x = np.random.default_rng(1).normal(size=(30, 2))
