@@ -9,9 +9,9 @@ It prints, in one run:
   and CPU time of ``--repeats``);
 - ``lstmviz.sweep`` over 20 recurrent scales x 8 forget biases x 8 seeds for the RNN, LSTM and GRU at
   T = 100, H = 32 (3,840 models: horizon and ||dh_T/dh_0|| each);
-- for reference, the same 3,840 horizons by single ``lstmviz.trace`` calls, timed on ``--loop`` of them
-  and extrapolated, and the gains by ``lstmviz.jacobian_norms`` (which gives ||ds_T/ds_0|| for the
-  whole state), timed on a few and extrapolated.
+- for reference, the same quantities by a loop of single ``lstmviz.trace`` calls (horizons alone, then
+  horizons and gains from the product of the trace's step Jacobians), timed on ``--loop`` random grid
+  points and extrapolated to 3,840.
 
 Wall times depend on what else the machine runs: with other work on the cores, OpenBLAS's threads
 wait for each other and small matrix products slow down many times; ``--blas-threads 1`` avoids that.
@@ -52,6 +52,7 @@ def bench_connectivity(lstmviz, np, steps: int, hidden: int, repeats: int) -> No
 
 
 def bench_sweep(lstmviz, np, steps: int, hidden: int, loop: int) -> None:
+    from lstmviz.jacobian import step_jacobians
     from lstmviz.summaries import gradient_horizon
 
     x = np.random.default_rng(0).normal(size=(steps, 1))
@@ -79,15 +80,21 @@ def bench_sweep(lstmviz, np, steps: int, hidden: int, loop: int) -> None:
         for model in built:
             gradient_horizon(lstmviz.trace(model, x, dtype="float64"))
 
-    wall, cpu = timed(horizons, 1)
-    per = models * len(SWEPT) / len(built)
-    print(f"  {len(built)} single traces + horizons {wall:6.2f} s wall; x {per:.1f} = {wall * per:6.1f} s "
-          f"for {models * len(SWEPT):,} (horizons only)")
-    few = built[:: max(1, len(built) // 6)]
-    wall, _ = timed(lambda: [lstmviz.jacobian_norms(m, x) for m in few], 1)
-    per_gain = models * len(SWEPT) / len(few)
-    print(f"  {len(few)} jacobian_norms (gains) {wall:6.2f} s wall; x {per_gain:.0f} = "
-          f"{wall * per_gain:6.1f} s for {models * len(SWEPT):,}")
+    def horizons_and_gains():
+        for model in built:
+            tr = lstmviz.trace(model, x, dtype="float64")
+            gradient_horizon(tr)
+            product = np.eye(tr.cell.state_size())
+            for jac in step_jacobians(tr, 0, 0, slice(1, steps)):
+                product = jac @ product
+            np.linalg.norm(product[:hidden, :hidden], 2)
+
+    total = models * len(SWEPT)
+    for label, fn in (("horizons", horizons), ("horizons and gains", horizons_and_gains)):
+        wall, cpu = timed(fn, 1)
+        per = total / len(built)
+        print(f"  loop of {len(built)} single traces, {label}: {wall:5.2f} s wall, {cpu:5.2f} s CPU; "
+              f"x {per:.1f} = {wall * per:5.1f} s wall, {cpu * per:5.1f} s CPU for {total:,}")
 
 
 def main() -> None:
