@@ -4,10 +4,11 @@ For every model of the grid (built by :class:`~lstmviz.model.ModelSettings` with
 ``recurrent_scale``, ``forget_bias`` and ``seed``), over one input sequence and with the loss
 ``"last"``:
 
-- ``horizon``: steps back from the last step T until ||delta_h_t|| < threshold * ||delta_h_T||, exactly
-  :func:`lstmviz.summaries.gradient_horizon` of its trace (layer 0, forward). ``inf`` when the gradient
-  stays above the threshold over all T - 1 earlier steps (plot it as "> T - 1"), NaN when
-  ||delta_h_T|| is 0 or not finite.
+- ``horizon``: steps back from the last step T until ||delta_h_t|| < threshold * ||delta_h_T||, what
+  :func:`lstmviz.summaries.gradient_horizon` gives for its trace (layer 0, forward; the engine's
+  gradient norms equal the trace's to about 1e-14, rounding apart). ``inf`` when the gradient stays
+  above the threshold over all T - 1 earlier steps (plot it as "> T - 1"), NaN when ||delta_h_T|| is
+  0 or not finite.
 - ``gain``: ||d h_T / d h_0||_2, the largest singular value of the Jacobian of the last hidden state
   with respect to the first (both as in the trace: h_0 is the state after the first step).
 
