@@ -11,11 +11,13 @@
 """
 
 from .cells import CELL_NAMES, DEFAULT_CELLS
+from .connectivity import connectivity
 from .interventions import Clamp
 from .jacobian import backward_flows, carry_path, jacobian_norms, spectrum
 from .model import Model, ModelSettings, ModelSpec, build
 from .results import JacobianNorms, LayerTrace, Trace
 from .sequences import PRESETS, SequenceError, encode_text, parse_sequence, parse_sequence_with_notes, preset
+from .sweeps import Sweep, sweep
 from .torch_io import from_torch, to_torch
 from .trace import trace
 
@@ -30,10 +32,12 @@ __all__ = [
     "ModelSettings",
     "ModelSpec",
     "SequenceError",
+    "Sweep",
     "Trace",
     "backward_flows",
     "build",
     "carry_path",
+    "connectivity",
     "encode_text",
     "from_torch",
     "jacobian_norms",
@@ -41,6 +45,7 @@ __all__ = [
     "parse_sequence_with_notes",
     "preset",
     "spectrum",
+    "sweep",
     "to_torch",
     "trace",
 ]

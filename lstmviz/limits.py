@@ -82,3 +82,21 @@ VIEW_BUDGET_BYTES = 300 * 2**20
 VIEW_JACOBIAN_BUDGET = 3e8
 """Operations the app spends on one view's Jacobians (about 2 s on one core); a longer view gets them
 for its last steps only, and says so."""
+
+CONNECTIVITY_BUDGET = 5e10
+"""Most multiply-adds one :func:`lstmviz.connectivity` map may take (about T^2 n^2 D / 2 per layer and
+direction of a causal stack; T = 1000 steps of a 32-unit LSTM take 2e9)."""
+
+CONNECTIVITY_BUDGET_BYTES = 512 * 2**20
+"""Most bytes one connectivity map may hold besides its trace: the (T, T) map, the tangents and a
+chunk of step Jacobians."""
+
+CONNECTIVITY_CHUNK_BYTES = 128 * 2**20
+"""Most bytes of layer-output tangents a connectivity map of a stacked model keeps at once."""
+
+SWEEP_BUDGET = 5e10
+"""Most multiply-adds one :func:`lstmviz.sweep` may take (models x T x (H_out + 1) cotangents x the
+size of W_hh; 20 x 8 grid points x 8 seeds of a 32-unit LSTM over 100 steps take 1.7e10)."""
+
+SWEEP_CHUNK_BYTES = 256 * 2**20
+"""Most bytes the models a sweep runs at once may hold (forward passes with their backward factors)."""

@@ -241,6 +241,14 @@ class Cell:
         """d s_t / d s_{t-1} for t in ``steps`` (processing order): (K, n, n), n = :meth:`state_size`."""
         raise NotImplementedError
 
+    def step_input_jacobians(self, p: Params, run: CellRun, steps: slice) -> np.ndarray:
+        """d s_t / d x_t for t in ``steps`` (processing order): (K, n, D), D = the layer's input size.
+
+        x_t enters every cell only through W_ih x_t, so this is d s_t / d a_t times W_ih, with the same
+        clamp-aware factors as :meth:`step_jacobians` (a clamped quantity passes nothing back).
+        """
+        raise NotImplementedError
+
     def carry(self, run: CellRun) -> np.ndarray | None:
         """(T, H) per-unit factor of the direct, matrix-free path from s_{t-1} to s_t, if any.
 
@@ -252,6 +260,26 @@ class Cell:
     def path_flows(self, p: Params, run: CellRun, grads: CellGrads) -> dict[str, np.ndarray]:
         """What step t sends back to step t-1 along each of :attr:`paths`: key -> (T, n)."""
         return {}
+
+    # -- many models at once (sweeps) ------------------------------------------------------------
+
+    def batch_forward(self, p: Params, xs: np.ndarray, scale: np.ndarray) -> CellRun:
+        """The forward pass of G models over one sequence at once, from zero states, without clamps.
+
+        The models share ``p`` except that ``scale`` (G,) multiplies W_hh per model (cells without
+        W_hh only take G from it) and ``bias_ih`` may be (G, rows), a row of biases per model. The
+        run's arrays are (T, G, ...) in processing order; its cache is what :meth:`batch_step_vjp` needs.
+        """
+        raise NotImplementedError
+
+    def batch_step_vjp(self, p: Params, run: CellRun, t: int, grads: tuple, scale: np.ndarray) -> tuple:
+        """u_{t-1} = J_t^T u_t for every model of a :meth:`batch_forward` run, J_t = d s_t / d s_{t-1}.
+
+        ``grads`` is the cotangent of s_t, ``(u_h,)`` or ``(u_h, u_c)``, each (..., G, size): any number
+        of cotangents per model (the leading axes). The hand-written backward pass carries exactly this
+        from step t to t-1 (its ``carried``).
+        """
+        raise NotImplementedError
 
     # -- equations -------------------------------------------------------------------------------
 
@@ -332,6 +360,19 @@ def input_projection(p: Params, xs: np.ndarray) -> np.ndarray:
     if "bias_ih" in p:
         gx += p["bias_ih"]
     return gx
+
+
+def batch_input_projection(p: Params, xs: np.ndarray, models: int) -> np.ndarray:
+    """W_ih x_t + b_ih for every t and model: (T, G, rows); b_ih is (rows,) or a row per model (G, rows)."""
+    gx = (xs @ p["weight_ih"].T)[:, None, :]
+    if "bias_ih" in p:
+        gx = gx + p["bias_ih"]
+    return np.broadcast_to(gx, (len(xs), models, gx.shape[-1])).copy()
+
+
+def rows_times(a: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """a @ w over the last axis of ``a`` (any leading shape) as one matrix product."""
+    return (a.reshape(-1, a.shape[-1]) @ w).reshape(*a.shape[:-1], w.shape[1])
 
 
 def shifted(states: np.ndarray, initial: np.ndarray) -> np.ndarray:

@@ -42,9 +42,11 @@ from .base import (
     Edge,
     Layout,
     Node,
+    batch_input_projection,
     diag_times,
     eye_batch,
     input_projection,
+    rows_times,
     shifted,
     sigmoid,
     split_rows,
@@ -247,6 +249,15 @@ class GRU(Cell):
             jac += diag_times(k["hn"], w_hn) + diag_times(k["a_r"], w_hr)
         return jac
 
+    def step_input_jacobians(self, p, run, steps: slice) -> np.ndarray:
+        k = {name: value[steps] for name, value in run.cache.items()}
+        w_ir, w_iz, w_in = np.split(p["weight_ih"], 3, axis=0)
+        jac = diag_times(k["a_z"], w_iz) + diag_times(k["a_n"], w_in)
+        if self.tutorial:  # d h / d a_r = diag(a_n) W_hn diag(d(r h)/d a_r): r acts before W_hn
+            w_hn = np.split(p["weight_hh"], 3, axis=0)[2]
+            return jac + (diag_times(k["a_n"], w_hn) * k["a_r_by_rh"][:, None, :]) @ w_ir
+        return jac + diag_times(k["a_r"], w_ir)
+
     def carry(self, run: CellRun) -> np.ndarray:
         return run.cache["keep"]
 
@@ -261,6 +272,47 @@ class GRU(Cell):
         else:
             gates = through_rz + (grads.h * run.cache["hn"]) @ w_hh[2 * hidden :]
         return {"direct": grads.h * run.cache["keep"], "gates": gates}
+
+    def batch_forward(self, p, xs, scale) -> CellRun:
+        a = batch_input_projection(p, xs, len(scale))  # (T, G, 3H), rows r z n
+        steps, models, hidden = a.shape[0], a.shape[1], a.shape[2] // 3
+        b_hh = p.get("bias_hh", np.zeros(3 * hidden))
+        a[..., : 2 * hidden] += b_hh[: 2 * hidden]
+        b_hn, w_hh_t = b_hh[2 * hidden :], p["weight_hh"].T
+        act = np.empty_like(a)
+        hn = np.empty((steps, models, hidden))  # the recurrent part of n's pre-activation
+        h = np.empty((steps, models, hidden))
+        h_prev = np.zeros_like(h[0])
+        for t in range(steps):
+            if self.tutorial:
+                a[t, :, : 2 * hidden] += scale[:, None] * (h_prev @ w_hh_t[:, : 2 * hidden])
+                r, z = np.split(sigmoid(a[t, :, : 2 * hidden], out=act[t, :, : 2 * hidden]), 2, axis=-1)
+                hn[t] = scale[:, None] * ((r * h_prev) @ w_hh_t[:, 2 * hidden :]) + b_hn
+                a[t, :, 2 * hidden :] += hn[t]
+            else:
+                gh = scale[:, None] * (h_prev @ w_hh_t)
+                a[t, :, : 2 * hidden] += gh[:, : 2 * hidden]
+                r, z = np.split(sigmoid(a[t, :, : 2 * hidden], out=act[t, :, : 2 * hidden]), 2, axis=-1)
+                hn[t] = gh[:, 2 * hidden :] + b_hn
+                a[t, :, 2 * hidden :] += r * hn[t]
+            n = np.tanh(a[t, :, 2 * hidden :], out=act[t, :, 2 * hidden :])
+            h[t] = h_prev + z * (n - h_prev) if self.tutorial else n + z * (h_prev - n)
+            h_prev = h[t]
+        gates = split_rows(act, self.rows)
+        cache = self._backward_factors(gates, hn, shifted(h, np.zeros_like(h[0])), NO_CLAMPS)
+        return CellRun(h, None, gates, split_rows(a, self.rows), cache)
+
+    def batch_step_vjp(self, p, run, t, grads, scale) -> tuple:
+        k = {name: value[t] for name, value in run.cache.items()}
+        (dh,) = grads
+        hidden = dh.shape[-1]
+        w_hh = p["weight_hh"]
+        if self.tutorial:
+            d_rh = scale[:, None] * rows_times(dh * k["a_n"], w_hh[2 * hidden :])  # d (r * h_{t-1})
+            d_rz = np.concatenate([d_rh * k["a_r_by_rh"], dh * k["a_z"]], axis=-1)
+            return (dh * k["keep"] + d_rh * k["r"] + scale[:, None] * rows_times(d_rz, w_hh[: 2 * hidden]),)
+        d_rz_hn = np.concatenate([dh * k["a_r"], dh * k["a_z"], dh * k["hn"]], axis=-1)
+        return (dh * k["keep"] + scale[:, None] * rows_times(d_rz_hn, w_hh),)
 
     # -- equations -------------------------------------------------------------------------------
 

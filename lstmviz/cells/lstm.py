@@ -31,9 +31,11 @@ from .base import (
     Edge,
     Layout,
     Node,
+    batch_input_projection,
     diag_times,
     eye_batch,
     input_projection,
+    rows_times,
     shifted,
     split_rows,
     torch_affine,
@@ -196,12 +198,67 @@ class LSTM(Cell):
             dh_dh, dh_dc = dh_dh * keep, dh_dc * keep
         return np.concatenate([np.concatenate([dh_dh, dh_dc], 2), np.concatenate([dc_dh, dc_dc], 2)], 1)
 
+    def step_input_jacobians(self, p, run, steps: slice) -> np.ndarray:
+        k = run.cache
+        w_i, w_f, w_g, w_o = np.split(p["weight_ih"], 4, axis=0)  # (H, D) each
+        by_dc = k["by_dc"][steps]
+        dc_dx = diag_times(by_dc[:, 0], w_i) + diag_times(by_dc[:, 1], w_f) + diag_times(by_dc[:, 2], w_g)
+        dm_dx = diag_times(k["by_dm"][steps], w_o) + k["dc_by_dm"][steps][:, :, None] * dc_dx
+        dh_dx = p["weight_hr"] @ dm_dx if "weight_hr" in p else dm_dx
+        if k["keep_h"] is not None:
+            dh_dx = dh_dx * k["keep_h"][steps][:, :, None]
+        return np.concatenate([dh_dx, dc_dx], 1)
+
     def carry(self, run: CellRun) -> np.ndarray:
         return run.cache["carry"]
 
     def path_flows(self, p, run, grads: CellGrads) -> dict[str, np.ndarray]:
         da = np.concatenate([grads.preactivations[k] for k in self.rows], axis=1)
         return {"highway": grads.c * run.cache["carry"], "gates": da @ p["weight_hh"]}
+
+    def batch_forward(self, p, xs, scale) -> CellRun:
+        a = batch_input_projection(p, xs, len(scale))  # (T, G, 4H), rows i f g o
+        if "bias_hh" in p:
+            a += p["bias_hh"]
+        steps, models, hidden = a.shape[0], a.shape[1], a.shape[2] // 4
+        s = np.repeat(np.array([0.5, 0.5, 1.0, 0.5]), hidden)  # one tanh per gate, as in forward
+        shift = np.repeat(np.array([0.5, 0.5, 0.0, 0.5]), hidden)
+        w_hh_t, w_hr = p["weight_hh"].T, p.get("weight_hr")
+        act = np.empty_like(a)
+        i, f, g, o = (act[..., k * hidden : (k + 1) * hidden] for k in range(4))
+        c, tanh_c = np.empty((steps, models, hidden)), np.empty((steps, models, hidden))
+        h = np.empty((steps, models, hidden if w_hr is None else len(w_hr)))
+        h_prev, c_prev = np.zeros_like(h[0]), np.zeros_like(c[0])
+        for t in range(steps):
+            a[t] += scale[:, None] * (h_prev @ w_hh_t)
+            np.tanh(a[t] * s, out=act[t])
+            act[t] *= s
+            act[t] += shift
+            c[t] = f[t] * c_prev + i[t] * g[t]
+            np.tanh(c[t], out=tanh_c[t])
+            h[t] = o[t] * tanh_c[t] if w_hr is None else (o[t] * tanh_c[t]) @ w_hr.T
+            h_prev, c_prev = h[t], c[t]
+        c_prev = shifted(c, np.zeros_like(c[0]))
+        cache = {  # the factors of the backward pass, as in forward without clamps; by_dc is (T, G, 3, H)
+            "by_dc": np.stack([g * i * (1 - i), c_prev * f * (1 - f), i * (1 - g * g)], axis=-2),
+            "by_dm": tanh_c * o * (1 - o),
+            "dc_by_dm": o * (1 - tanh_c * tanh_c),
+            "carry": f,
+        }
+        return CellRun(h, c, split_rows(act, self.rows), split_rows(a, self.rows), cache)
+
+    def batch_step_vjp(self, p, run, t, grads, scale) -> tuple:
+        k = run.cache
+        grad_h, grad_c = grads
+        dm = rows_times(grad_h, p["weight_hr"]) if "weight_hr" in p else grad_h
+        dc = dm * k["dc_by_dm"][t]
+        dc += grad_c
+        delta_a = np.empty((*dc.shape[:-1], 4, dc.shape[-1]))  # rows i f g o
+        np.multiply(dc[..., None, :], k["by_dc"][t], out=delta_a[..., :3, :])
+        np.multiply(dm, k["by_dm"][t], out=delta_a[..., 3, :])
+        grad_h_prev = rows_times(delta_a.reshape(*dc.shape[:-1], -1), p["weight_hh"])
+        grad_h_prev *= scale[:, None]
+        return grad_h_prev, dc * k["carry"][t]
 
     # -- equations -------------------------------------------------------------------------------
 

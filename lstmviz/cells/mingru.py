@@ -29,6 +29,8 @@ from .base import (
     Edge,
     Layout,
     Node,
+    batch_input_projection,
+    diag_times,
     eye_batch,
     input_projection,
     shifted,
@@ -109,11 +111,28 @@ class MinGRU(Cell):
     def step_jacobians(self, p, run, steps: slice) -> np.ndarray:
         return eye_batch(run.cache["keep"][steps])
 
+    def step_input_jacobians(self, p, run, steps: slice) -> np.ndarray:
+        w_iz, w_in = np.split(p["weight_ih"], 2, axis=0)
+        return diag_times(run.cache["a_z"][steps], w_iz) + diag_times(run.cache["a_n"][steps], w_in)
+
     def carry(self, run: CellRun) -> np.ndarray:
         return run.cache["keep"]
 
     def path_flows(self, p, run, grads: CellGrads) -> dict[str, np.ndarray]:
         return {"direct": grads.h * run.cache["keep"]}
+
+    def batch_forward(self, p, xs, scale) -> CellRun:
+        pre = split_rows(batch_input_projection(p, xs, len(scale)), self.rows)
+        z, n = sigmoid(pre["z"], out=np.empty_like(pre["z"])), pre["n"]
+        h = np.empty_like(z)
+        h_prev = np.zeros_like(z[0])
+        for t in range(len(z)):
+            h[t] = h_prev + z[t] * (n[t] - h_prev)
+            h_prev = h[t]
+        return CellRun(h, None, {"z": z, "n": n}, pre, {"keep": 1 - z})
+
+    def batch_step_vjp(self, p, run, t, grads, scale) -> tuple:
+        return (grads[0] * run.cache["keep"][t],)
 
     def equations(self) -> list[str]:
         bias = self.spec.bias

@@ -29,6 +29,8 @@ from .base import (
     Edge,
     Layout,
     Node,
+    batch_input_projection,
+    diag_times,
     eye_batch,
     input_projection,
     shifted,
@@ -138,11 +140,38 @@ class MinLSTM(Cell):
     def step_jacobians(self, p, run, steps: slice) -> np.ndarray:
         return eye_batch(run.cache["keep"][steps])
 
+    def step_input_jacobians(self, p, run, steps: slice) -> np.ndarray:
+        k = {name: value[steps] for name, value in run.cache.items()}
+        w_if, w_ii, w_in = np.split(p["weight_ih"], 3, axis=0)
+        by_f_norm = (k["df_norm"] - k["di_norm"]) * k["scale"]  # (d h/d f' - d h/d i') / (f + i)^2
+        return (
+            diag_times(by_f_norm * k["i"] * k["a_f"], w_if)
+            - diag_times(by_f_norm * k["f"] * k["a_i"], w_ii)
+            + diag_times(k["a_n"], w_in)
+        )
+
     def carry(self, run: CellRun) -> np.ndarray:
         return run.cache["keep"]
 
     def path_flows(self, p, run, grads: CellGrads) -> dict[str, np.ndarray]:
         return {"direct": grads.h * run.cache["keep"]}
+
+    def batch_forward(self, p, xs, scale) -> CellRun:
+        pre = split_rows(batch_input_projection(p, xs, len(scale)), self.rows)
+        f = sigmoid(pre["f"], out=np.empty_like(pre["f"]))
+        i = sigmoid(pre["i"], out=np.empty_like(pre["i"]))
+        n = pre["n"]
+        f_norm, i_norm = f / (f + i), i / (f + i)
+        h = np.empty_like(f)
+        h_prev = np.zeros_like(f[0])
+        for t in range(len(f)):
+            h[t] = f_norm[t] * h_prev + i_norm[t] * n[t]
+            h_prev = h[t]
+        gates = {"f": f, "i": i, F: f_norm, I: i_norm, "n": n}
+        return CellRun(h, None, gates, pre, {"keep": f_norm})
+
+    def batch_step_vjp(self, p, run, t, grads, scale) -> tuple:
+        return (grads[0] * run.cache["keep"][t],)
 
     def equations(self) -> list[str]:
         bias = self.spec.bias

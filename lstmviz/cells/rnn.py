@@ -24,8 +24,10 @@ from .base import (
     Edge,
     Layout,
     Node,
+    batch_input_projection,
     diag_times,
     input_projection,
+    rows_times,
     torch_affine,
     unchanged,
 )
@@ -98,8 +100,29 @@ class RNN(Cell):
     def step_jacobians(self, p, run, steps: slice) -> np.ndarray:
         return diag_times(run.cache["slope"][steps], p["weight_hh"])
 
+    def step_input_jacobians(self, p, run, steps: slice) -> np.ndarray:
+        return diag_times(run.cache["slope"][steps], p["weight_ih"])
+
     def path_flows(self, p, run, grads: CellGrads) -> dict[str, np.ndarray]:
         return {"gates": grads.preactivations["h"] @ p["weight_hh"]}
+
+    def batch_forward(self, p, xs, scale) -> CellRun:
+        a = batch_input_projection(p, xs, len(scale))
+        if "bias_hh" in p:
+            a += p["bias_hh"]
+        w_hh_t = p["weight_hh"].T
+        h = np.empty_like(a)
+        h_prev = np.zeros_like(a[0])
+        for t in range(len(a)):
+            a[t] += scale[:, None] * (h_prev @ w_hh_t)
+            h[t] = np.maximum(a[t], 0.0) if self.relu else np.tanh(a[t])
+            h_prev = h[t]
+        slope = (a > 0).astype(a.dtype) if self.relu else 1.0 - h * h
+        return CellRun(h, None, {}, {"h": a}, {"slope": slope})
+
+    def batch_step_vjp(self, p, run, t, grads, scale) -> tuple:
+        delta_a = grads[0] * run.cache["slope"][t]
+        return (scale[:, None] * rows_times(delta_a, p["weight_hh"]),)
 
     def equations(self) -> list[str]:
         return [rf"h_t = {self._phi()}({affine('h', self.spec.bias)})"]
