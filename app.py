@@ -4,12 +4,17 @@ Run with ``streamlit run app.py``. This file is the router: it draws the shared 
 settings become one frozen config, see ``ui/``) and runs the page chosen in the navigation.
 """
 
-import streamlit as st
+import os
 
-from ui.chart_downloads import png_buttons
-from ui import view_state
-from ui.page import start_view, view_download
-from ui.sidebar import draw_sidebar
+# Small matrix products on a shared 2-core server: threaded BLAS only fights the other sessions.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import streamlit as st  # noqa: E402
+
+from ui.chart_downloads import png_buttons  # noqa: E402
+from ui import view_state  # noqa: E402
+from ui.page import start_view, view_download  # noqa: E402
+from ui.sidebar import draw_sidebar  # noqa: E402
 
 st.set_page_config(page_title="lstmviz", page_icon=":material/repeat:", layout="wide")
 
@@ -19,6 +24,7 @@ pages = [
     st.Page("pages/gates_states.py", title="Gates and states", icon=":material/grid_view:"),
     st.Page("pages/gradients.py", title="Gradients", icon=":material/trending_down:"),
     st.Page("pages/equations.py", title="Equations", icon=":material/functions:"),
+    st.Page("pages/whatif.py", title="What-if lab", icon=":material/science:"),
     st.Page("pages/training.py", title="Training lab", icon=":material/fitness_center:"),
 ]
 

@@ -92,7 +92,7 @@ def where_label(trace: Trace, layer: int, direction: int) -> str:
     return ", ".join(parts)
 
 
-def _title(main: str, notes: Iterable[str] = ()) -> dict:
+def title_block(main: str, notes: Iterable[str] = ()) -> dict:
     notes = [n for n in notes if n]
     sub = f"<br><span style='font-size:{SUBTITLE_PX}px'>{'; '.join(notes)}</span>" if notes else ""
     return {"text": main + sub, "x": 0.0, "xanchor": "left", "font": {"size": 15}}
@@ -180,7 +180,7 @@ def time_axis(steps: int, characters: Sequence[str] | None = None) -> dict:
     return axis
 
 
-def _layout(fig: go.Figure, title: dict, height: int, **kwargs) -> go.Figure:
+def finish_layout(fig: go.Figure, title: dict, height: int, **kwargs) -> go.Figure:
     fig.update_layout(
         title=title,
         height=height,
@@ -279,7 +279,7 @@ def state_heatmaps(
     title = f"{cell_label(trace)}: gates and states over time"
     notes = [where_label(trace, layer, direction), unit_note, _bin_note(width), *_blank_notes(blank)]
     fig = go.Figure(heatmaps, layout)
-    return _layout(fig, _title(title, notes), max(280, 100 + panel_height * len(quantities)))
+    return finish_layout(fig, title_block(title, notes), max(280, 100 + panel_height * len(quantities)))
 
 
 MAX_PICK_COLUMNS = 120
@@ -354,7 +354,7 @@ def gate_bars(trace: Trace, t: int, layer: int = 0, direction: int = 0) -> go.Fi
     bounded = all(np.all(np.abs(v[t, :shown][np.isfinite(v[t, :shown])]) <= 1) for v in values.values())
     fig.update_yaxes(range=[-1.05, 1.05] if bounded else None, title_text="value")
     fig.update_xaxes(title_text="unit", tickformat="d", dtick=1 if shown <= 16 else None)
-    return _layout(fig, _title(title, notes), 320, barmode="group", bargap=0.15)
+    return finish_layout(fig, title_block(title, notes), 320, barmode="group", bargap=0.15)
 
 
 def unit_lines(
@@ -383,7 +383,7 @@ def unit_lines(
                                showlegend=row == 0, line={"color": palette[k], "dash": dashes[k]}, **axis))
     notes = [where_label(trace, layer, direction), _stride_note(stride), *_blank_notes(blank)]
     title = f"{cell_label(trace)}: chosen units over time"
-    return _layout(go.Figure(lines, layout), _title(title, notes), max(300, 110 + 120 * len(quantities)))
+    return finish_layout(go.Figure(lines, layout), title_block(title, notes), max(300, 110 + 120 * len(quantities)))
 
 
 def saturation_bars(traces: Mapping[str, Trace]) -> go.Figure:
@@ -407,7 +407,7 @@ def saturation_bars(traces: Mapping[str, Trace]) -> go.Figure:
     )
     fig.update_yaxes(range=[0, 1], tickformat=".0%", title_text="share of values")
     notes = ["σ gates: below 0.1 / above 0.9; tanh (g, n, the RNN's h): below −0.9 / above 0.9"]
-    return _layout(fig, _title("Saturation: where σ′ or tanh′ ≈ 0", notes), 380, barmode="stack")
+    return finish_layout(fig, title_block("Saturation: where σ′ or tanh′ ≈ 0", notes), 380, barmode="stack")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -474,7 +474,7 @@ def gradient_norms(
     notes = [loss, where, _stride_note(_stride(steps)), *_blank_notes(blank, low, tiny)]
     if mark_horizons:
         notes.append("× = gradient horizon: ‖δh_t‖ first below 10⁻³ of its value at T")
-    return _layout(fig, _title(_GRADIENT_NAMES[quantity], notes), height)
+    return finish_layout(fig, title_block(_GRADIENT_NAMES[quantity], notes), height)
 
 
 def gradient_array(trace: Trace, quantity: str, layer: int, direction: int) -> np.ndarray | None:
@@ -507,7 +507,7 @@ def gradient_heatmap(trace: Trace, layer: int = 0, direction: int = 0,
     fig.update_xaxes(**time_axis(trace.steps, characters))
     fig.update_yaxes(title_text="unit")
     notes = [where_label(trace, layer, direction), unit_note, _bin_note(width), *_blank_notes(nonfinite, low, tiny)]
-    return _layout(fig, _title(f"{cell_label(trace)}: |δh_t| per unit", notes), 360)
+    return finish_layout(fig, title_block(f"{cell_label(trace)}: |δh_t| per unit", notes), 360)
 
 
 def jacobian_figure(norms: Mapping[str, JacobianNorms], cells: Mapping[str, Trace]) -> go.Figure:
@@ -543,4 +543,4 @@ def jacobian_figure(norms: Mapping[str, JacobianNorms], cells: Mapping[str, Trac
     if windows:
         notes.append(f"computed for the last steps only (cost grows as steps × size³): {', '.join(windows)}")
     notes += _blank_notes(blank, low, 1e-300)
-    return _layout(fig, _title("How fast the state forgets: ‖∂s_T/∂s_t‖", notes), 460)
+    return finish_layout(fig, title_block("How fast the state forgets: ‖∂s_T/∂s_t‖", notes), 460)

@@ -80,4 +80,26 @@ HELP: dict[str, str] = {
         "dashed line is the clipping threshold.\n\n**Look for:** spikes above the line: exploding gradients that "
         "clipping cuts down."
     ),
+    "intervention": (
+        "**Drawn:** ‖δh_t‖ of each cell with the clamps (solid) and without them (dotted), and ‖δc_t‖ of the "
+        "clamped LSTM (dashed), log scale; the clamped steps are shaded.\n\n**Look for:** a clamped f = 1, "
+        "i = 0 keeps δc_t constant across the shaded span: nothing shrinks it there."
+    ),
+    "phase": (
+        "**Drawn:** for a freshly built cell at every (recurrent scale, forget bias), the median over seeds of "
+        "its gradient horizon (steps back until ‖δh_t‖ < 10⁻³ ‖δh_T‖; more than T − 1 drawn at T), or of "
+        "log₁₀ ‖∂h_T/∂h_0‖ (blue: vanishing, red: exploding). The star is the sidebar's setting; the dashed "
+        "line is the RNN's Pascanu boundary γ·σ_max(W_hh) = 1.\n\n**Look for:** where the RNN crosses from "
+        "vanishing to exploding, and how far the forget bias moves the LSTM's horizon."
+    ),
+    "spectrum": (
+        "**Drawn:** the eigenvalues λ of the step Jacobian ∂s_t/∂s_{t−1} in the complex plane, and the unit "
+        "circle; the slider scrubs t.\n\n**Look for:** eigenvalues inside the circle shrink their direction "
+        "each step (vanishing), outside grow it (exploding). minGRU and minLSTM's are their keep factors."
+    ),
+    "connectivity": (
+        "**Drawn:** log₁₀ ‖∂output_t/∂x_s‖ (Frobenius norm) for every output step t (rows) and input step s "
+        "(columns), as in Distill's \"Memorization in RNNs\".\n\n**Look for:** how far left of the diagonal "
+        "each row stays bright: how many steps back an output still depends on its inputs."
+    ),
 }

@@ -131,9 +131,15 @@ def run(config: AppConfig, loaded: Mapping[str, Model] | None = None, *,
         )
     windows = jacobian_windows(models, len(x), jacobian_budget)
     traces, jacobians = {}, {}
+    try:
+        with np.errstate(over="ignore", invalid="ignore"):
+            for cell, model in models.items():
+                clamps = [clamp for c, clamp in config.interventions if c == cell]
+                traces[cell] = lstmviz.trace(model, x, loss=config.loss, dtype="float64", interventions=clamps)
+    except ValueError as error:  # a clamp that does not fit this model or sequence
+        return Refused(f"{cell_for(models[cell].spec).title}: {error}")
     with np.errstate(over="ignore", invalid="ignore"):
-        for cell, model in models.items():
-            traces[cell] = lstmviz.trace(model, x, loss=config.loss, dtype="float64")
+        for cell in models:
             window = windows[cell] if windows[cell] < len(x) else None
             jacobians[cell] = lstmviz.jacobian_norms(traces[cell], max_steps=window)
     labels = {cell: cell_for(m.spec).title + (" (loaded)" if loaded and cell in loaded else "")

@@ -10,9 +10,10 @@ travels as its preset (name, length, seed) and, when the box was edited and its 
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, fields, replace
 
-from lstmviz import CELL_NAMES, DEFAULT_CELLS, ModelSettings
+from lstmviz import CELL_NAMES, DEFAULT_CELLS, Clamp, ModelSettings
 from lstmviz.limits import MAX_STEPS
 from lstmviz.sequences import PRESETS, format_sequence, preset
 
@@ -22,6 +23,8 @@ TEXT_PRESET = "早上好"
 PRESET_CHOICES = (*PRESETS, TEXT_PRESET)
 MODES = ("numbers", "text")
 LOSSES = ("last", "all")
+MAX_CLAMPS = 16
+"""Most interventions one view holds."""
 MAX_LINK_TEXT = 2_000
 """Longest typed sequence put into a link; a longer one leaves the link with its preset only."""
 
@@ -44,6 +47,8 @@ class AppConfig:
     cells: tuple[str, ...] = DEFAULT_CELLS
     model: ModelSettings = DEFAULT_MODEL
     loss: str = "last"
+    interventions: tuple[tuple[str, Clamp], ...] = ()
+    """Clamps, each for one cell: (cell name, :class:`lstmviz.Clamp`)."""
     models_key: str = ""
     """A digest of loaded models (see :mod:`ui.models`); "" when every cell is freshly built."""
 
@@ -78,7 +83,7 @@ _MODEL_KEYS = {
     "forget_bias": "fbias",
     "seed": "seed",
 }
-CONFIG_KEYS = frozenset({*_SEQUENCE_KEYS.values(), *_MODEL_KEYS.values(), "cells", "loss", "mode", "text"})
+CONFIG_KEYS = frozenset({*_SEQUENCE_KEYS.values(), *_MODEL_KEYS.values(), "cells", "loss", "mode", "text", "clamp"})
 """Every query parameter the config reads (the view adds its own: page, step, unit ...)."""
 
 
@@ -88,6 +93,8 @@ def to_query(config: AppConfig) -> dict[str, str]:
     params["cells"] = ",".join(config.cells) or "none"
     params |= {key: _text(getattr(config.model, name)) for name, key in _MODEL_KEYS.items()}
     params["loss"] = config.loss
+    if config.interventions:
+        params["clamp"] = clamps_text(config.interventions)
     if text_in_link(config):
         params["mode"] = config.mode
         params["text"] = config.text
@@ -126,7 +133,8 @@ def from_query(params: dict[str, str]) -> tuple[AppConfig, list[str]]:
             except ValueError as error:
                 problems.append(f"{key}={params[key]!r} ignored: {error}")
     config = replace(AppConfig(), **sequence, model=model)
-    for key, parse, name in (("cells", _cells, "cells"), ("loss", _choice(LOSSES), "loss")):
+    for key, parse, name in (("cells", _cells, "cells"), ("loss", _choice(LOSSES), "loss"),
+                             ("clamp", parse_clamps, "interventions")):
         if key in params:
             try:
                 config = replace(config, **{name: parse(params[key])})
@@ -141,6 +149,45 @@ def from_query(params: dict[str, str]) -> tuple[AppConfig, list[str]]:
             mode = "numbers"
         config = replace(config, mode=mode, text=params["text"], edited=True)
     return config, problems
+
+
+def clamp_text(cell: str, clamp: Clamp) -> str:
+    """One clamp as a link writes it: ``lstm.f=1:5-20``, then ``:u0.2`` (units), ``:l1`` (layer), ``:r``."""
+    text = f"{cell}.{clamp.name}={clamp.value:g}:{clamp.steps[0]}-{clamp.steps[1]}"
+    if clamp.units is not None:
+        text += ":u" + ".".join(map(str, clamp.units))
+    if clamp.layer:
+        text += f":l{clamp.layer}"
+    if clamp.direction:
+        text += ":r"
+    return text
+
+
+def clamps_text(interventions) -> str:
+    return ";".join(clamp_text(cell, clamp) for cell, clamp in interventions)
+
+
+_CLAMP = re.compile(r"(?P<cell>\w+)\.(?P<name>[\w']+)=(?P<value>[-+0-9.eE]+):(?P<start>\d{1,5})-(?P<stop>\d{1,5})"
+                    r"(?P<options>(?::(?:u\d{1,4}(?:\.\d{1,4}){0,63}|l\d|r))*)")
+
+
+def parse_clamps(text: str) -> tuple[tuple[str, Clamp], ...]:
+    """The clamps a link describes (see :func:`clamp_text`); a ValueError naming the first bad one."""
+    parsed = []
+    for part in [p for p in text.split(";") if p][:MAX_CLAMPS + 1]:
+        match = _CLAMP.fullmatch(part)
+        if match is None or match["cell"] not in CELL_NAMES:
+            raise ValueError(f"a clamp reads like lstm.f=1:5-20 (optionally :u0.2 units, :l1 layer, :r reverse); "
+                             f"got {part[:60]!r}")
+        options = match["options"].split(":")[1:]
+        units = next((tuple(int(u) for u in o[1:].split(".")) for o in options if o.startswith("u")), None)
+        layer = next((int(o[1:]) for o in options if o.startswith("l")), 0)
+        clamp = Clamp(match["name"], float(match["value"]), (int(match["start"]), int(match["stop"])), units, layer,
+                      int("r" in options))
+        parsed.append((match["cell"], clamp))
+    if len(parsed) > MAX_CLAMPS:
+        raise ValueError(f"at most {MAX_CLAMPS} clamps")
+    return tuple(parsed)
 
 
 _FIELD_TYPES = {f.name: f.type for f in fields(ModelSettings)}

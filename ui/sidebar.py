@@ -46,6 +46,7 @@ from .safe_text import plain
 CONFIG_KEY = "app_config"
 _READY = "w_ready"
 _PENDING = "w_pending_config"
+_INTERVENTIONS = "w_interventions"  # the What-if lab's clamps (no widget of their own here)
 RANDOM_PRESETS = ("noise", "adding", "copy", "temporal_order")
 _MODE_LABELS = {"numbers": "Numbers", "text": "Characters (one-hot)"}
 _LOSS_LABELS = {"last": "last step", "all": "all steps"}
@@ -93,6 +94,10 @@ def draw_sidebar() -> AppConfig:
         if loaded is not None:
             st.info(plain(f"Loaded: {loaded.label}. {loaded.describe()}."))
             st.button("Back to fresh cells", on_click=clear_models, width="stretch")
+        if state.get(_INTERVENTIONS):
+            st.warning(f"{len(state[_INTERVENTIONS])} clamp(s) active: every page shows the clamped run "
+                       "(What-if lab).")
+            st.button("Remove the clamps", on_click=_clear_interventions, width="stretch")
         _sequence_widgets()
         _cell_widgets(loaded)
         _model_widgets(loaded)
@@ -117,6 +122,11 @@ def _set_widgets(config: AppConfig) -> None:
     for name, key in _MODEL_KEYS.items():
         state[key] = getattr(config.model, name)
     state["w_cells"] = list(config.cells)
+    state[_INTERVENTIONS] = config.interventions
+
+
+def _clear_interventions() -> None:
+    st.session_state[_INTERVENTIONS] = ()
 
 
 def _fill_from_preset() -> None:
@@ -275,7 +285,7 @@ def _config(loaded: LoadedModels | None) -> AppConfig:
         model["forget_bias"] = 0.0
     cells = tuple(c for c in CELL_NAMES if c in state["w_cells"])
     config = AppConfig(**values, cells=cells, model=ModelSettings(**model),
-                       models_key="" if loaded is None else loaded.key)
+                       interventions=state.get(_INTERVENTIONS, ()), models_key="" if loaded is None else loaded.key)
     return replace(config, preset_length=int(config.preset_length), preset_seed=int(config.preset_seed))
 
 

@@ -15,7 +15,7 @@ import streamlit as st
 from lstmviz import Model, plots
 from lstmviz.payload import stepper_payload
 
-from . import page, view_state
+from . import page, view_state, whatif_view
 from .compute import View, compute
 from .config import AppConfig
 from .stepper import stepper
@@ -63,6 +63,11 @@ def step_stepper(config: AppConfig, view: View, layer: int, direction: int, unit
     state = stepper(payload, key="stepper")
     if state.step != step:
         view_state.put("step", state.step)
+    if state.clamp is not None:  # a click on a gate of a diagram: clamp it in the What-if lab
+        cell, node, at = state.clamp["cell"], state.clamp["node"], int(state.clamp["step"])
+        whatif_view.request(cell, node, (at, view.steps))
+        view_state.put("tab", "Clamp")
+        st.switch_page("pages/whatif.py")
     return state.step
 
 
