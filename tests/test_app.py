@@ -396,3 +396,60 @@ def test_every_chart_comes_with_how_to_read_it(page):
     assert len(charts) == len(helps) > 0 or page == "pages/equations.py"
     texts = [md.value for pop in helps for md in pop.markdown]
     assert all(text.startswith("**Drawn:**") for text in texts) and len(texts) == len(helps)
+
+
+# ---------------------------------------------------------------------------------------------
+# What-if lab
+
+
+def test_clamps_from_a_link_show_the_clamped_run_against_the_original():
+    at = _app({"clamp": "lstm.f=1:5-20;lstm.i=0:5-20"}, page="pages/whatif.py")
+    _no_problems(at)
+    config = at.session_state["app_config"]
+    assert [(cell, c.name, c.value, c.steps) for cell, c in config.interventions] == [
+        ("lstm", "f", 1.0, (5, 20)), ("lstm", "i", 0.0, (5, 20))]
+    assert "whatif_comparison" in _charts(at)
+    view = run(config)
+    lt = view.traces["lstm"].layers[0][0]
+    np.testing.assert_array_equal(lt.gates["f"][5:20], 1.0)
+    reading = next(m.value for m in at.markdown if plain("‖δc_0‖") in m.value)
+    share = np.linalg.norm(lt.grad_c[0]) / np.linalg.norm(lt.grad_c[-1])
+    assert plain(f"‖δc_0‖ is {share:.2g} of ‖δc_T‖ with the clamps") in reading
+    assert any("2 clamp(s) active" in w.value for w in at.sidebar.warning)
+    next(b for b in at.button if b.label == "Remove").click().run()
+    assert len(at.session_state["app_config"].interventions) == 1
+    at.button(key="whatif_undo").click().run()
+    assert len(at.session_state["app_config"].interventions) == 2
+    at.button(key="whatif_clear").click().run()
+    assert at.session_state["app_config"].interventions == () and "clamp" not in at.query_params
+
+
+def test_the_clamp_form_adds_a_clamp_every_page_then_traces():
+    at = _app(page="pages/whatif.py")
+    at.selectbox(key="whatif_cell").set_value("gru").run()
+    at.selectbox(key="whatif_name").set_value("z").run()
+    at.number_input(key="whatif_value").set_value(1.0)
+    at.slider(key="whatif_steps").set_value((3, 9))
+    at.multiselect(key="whatif_units").set_value([0, 2]).run()
+    at.button(key="whatif_apply").click().run()
+    _no_problems(at)
+    config = at.session_state["app_config"]
+    assert config.interventions == (("gru", lstmviz.Clamp("z", 1.0, (3, 10), (0, 2))),)
+    assert at.query_params["clamp"] == "gru.z=1:3-10:u0.2"
+    z = run(config).traces["gru"].layers[0][0].gates["z"]
+    np.testing.assert_array_equal(z[3:10, [0, 2]], 1.0)
+    assert not np.all(z[3:10, 1] == 1.0)
+
+
+def test_a_clamp_that_does_not_fit_is_refused_with_a_reason():
+    at = _app({"clamp": "lstm.f=1:5-20", "len": "10"}, page="pages/whatif.py")
+    assert not at.exception
+    assert any("LSTM" in e.value and "10 steps" in e.value for e in at.error)
+
+
+@pytest.mark.parametrize("tab", ["Phase diagram", "Spectrum", "Connectivity"])
+def test_every_what_if_tab_renders(tab):
+    at = _app({"tab": tab}, page="pages/whatif.py")
+    _no_problems(at)
+    kinds = {"Phase diagram": "whatif_phase_", "Spectrum": "whatif_spectrum", "Connectivity": "whatif_connectivity_"}
+    assert sum(k.startswith(kinds[tab]) for k in _charts(at)) >= 1
