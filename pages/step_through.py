@@ -10,7 +10,7 @@ st.markdown(
     "Each column is one cell at the same step *t*: the forward values on its diagram and in its equations, "
     "and the gradient arriving there, with the width of each backward path set by what it carries (log "
     "scale, shared by all cells). **▶** plays forward; **◀ Play backward** sends the gradient from the last "
-    "step to the first. Click a gate to clamp it in the What-if lab."
+    "step to the first. Click a gate (or a state) on a diagram to clamp it: every page then shows the clamped run."
 )
 loaded = page.load()
 if loaded is not None:

@@ -63,11 +63,11 @@ def step_stepper(config: AppConfig, view: View, layer: int, direction: int, unit
     state = stepper(payload, key="stepper")
     if state.step != step:
         view_state.put("step", state.step)
-    if state.clamp is not None:  # a click on a gate of a diagram: clamp it in the What-if lab
+    if state.clamp is not None:  # a click on a gate of a diagram: offer to clamp it, right here
         cell, node, at = state.clamp["cell"], state.clamp["node"], int(state.clamp["step"])
         whatif_view.request(cell, node, (at, view.steps))
-        view_state.put("tab", "Clamp")
-        st.switch_page("pages/whatif.py")
+    if st.session_state.get(whatif_view.REQUEST):
+        whatif_view.clamp_form(config, view, cancel=True)
     return state.step
 
 

@@ -65,14 +65,21 @@ def clamps_section(config: AppConfig, view: View) -> None:
                 key="whatif_clear")
     middle.button("Undo", disabled=not st.session_state.get(HISTORY), on_click=_undo, args=(config,),
                   key="whatif_undo")
-    _form(config, view)
+    clamp_form(config, view)
 
 
-def _form(config: AppConfig, view: View) -> None:
+def _cancel() -> None:
+    st.session_state.pop(REQUEST, None)
+
+
+def clamp_form(config: AppConfig, view: View, cancel: bool = False) -> None:
+    """The form that adds a clamp, prefilled by a click on a diagram or a drag over a heatmap."""
     wanted = st.session_state.get(REQUEST) or {}
     cells = list(view.traces)
     with st.container(border=True):
         st.markdown("**Add a clamp**" + (" (from your click or drag)" if wanted else ""))
+        if cancel:
+            st.button("Cancel", on_click=_cancel, key="whatif_cancel")
         a, b, c = st.columns(3)
         cell = a.selectbox("Cell", cells, index=cells.index(wanted["cell"]) if wanted.get("cell") in cells else 0,
                            format_func=view.labels.get, key="whatif_cell")
