@@ -12,11 +12,12 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import streamlit as st  # noqa: E402
 
 from ui.chart_downloads import png_buttons  # noqa: E402
-from ui import view_state  # noqa: E402
+from ui import lessons, view_state  # noqa: E402
 from ui.page import start_view, view_download  # noqa: E402
 from ui.sidebar import draw_sidebar  # noqa: E402
 
-st.set_page_config(page_title="lstmviz", page_icon=":material/repeat:", layout="wide")
+st.set_page_config(page_title="lstmviz", page_icon=":material/repeat:", layout="wide",
+                   initial_sidebar_state="collapsed" if lessons.presenting() else "auto")
 
 pages = [
     st.Page("pages/why_gates.py", title="Why gates", icon=":material/insights:", default=True),
@@ -26,11 +27,15 @@ pages = [
     st.Page("pages/equations.py", title="Equations", icon=":material/functions:"),
     st.Page("pages/whatif.py", title="What-if lab", icon=":material/science:"),
     st.Page("pages/training.py", title="Training lab", icon=":material/fitness_center:"),
+    st.Page("pages/lessons.py", title="Lessons", icon=":material/school:"),
 ]
 
 page = st.navigation(pages)
 view_state.load_link()
-draw_sidebar()
+lessons.route()
+config = draw_sidebar(lessons.visible_controls())
+lessons.present_style()
+lessons.panel(config)
 start_view()
 page.run()
 view_state.sync()

@@ -2,7 +2,8 @@
 
 import streamlit as st
 
-from ui import overview, page
+from ui import lessons, overview, page
+from ui.lesson_book import LESSONS
 
 st.markdown("### Why gates keep gradients alive: ‖δh_t‖ = ‖∂L/∂h_t‖, read back from the last step")
 loaded = page.load(compact=True)
@@ -18,3 +19,7 @@ if loaded is not None:
         "freshly initialised cells): change the sequence, the cells or the recurrent scale and the chart and the "
         "sentence follow."
     )
+    st.subheader("Lessons")
+    for column, lesson in zip(st.columns(3) * 3, LESSONS.values(), strict=False):
+        column.page_link(lesson.parts[0].page, label=lesson.title, icon=":material/school:",
+                         query_params=lessons.part_params(lesson, 0), help=lesson.summary)

@@ -80,8 +80,15 @@ def hand_over(config: AppConfig) -> None:
     st.session_state[_PENDING] = config
 
 
-def draw_sidebar() -> AppConfig:
-    """Draw the sidebar and return the config it describes (also kept in session state)."""
+SECTIONS = ("sequence", "cells", "model")
+
+
+def draw_sidebar(visible: tuple[str, ...] = SECTIONS) -> AppConfig:
+    """Draw the sidebar and return the config it describes (also kept in session state).
+
+    Sections not in ``visible`` (a lesson hides what it does not need) go into a closed expander:
+    their widgets keep their state and their place in the config.
+    """
     state = st.session_state
     if _READY not in state:
         _load_link()
@@ -98,9 +105,16 @@ def draw_sidebar() -> AppConfig:
             st.warning(f"{len(state[_INTERVENTIONS])} clamp(s) active: every page shows the clamped run "
                        "(What-if lab).")
             st.button("Remove the clamps", on_click=_clear_interventions, width="stretch")
-        _sequence_widgets()
-        _cell_widgets(loaded)
-        _model_widgets(loaded)
+        draws = {"sequence": _sequence_widgets, "cells": lambda: _cell_widgets(loaded),
+                 "model": lambda: _model_widgets(loaded)}
+        for name in SECTIONS:
+            if name in visible:
+                draws[name]()
+        hidden = [name for name in SECTIONS if name not in visible]
+        if hidden:
+            with st.expander("Other settings (this lesson does not need them)"):
+                for name in hidden:
+                    draws[name]()
         config = _config(loaded)
         _share(config, loaded)
     _sync_query(config)
