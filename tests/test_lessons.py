@@ -117,7 +117,7 @@ def test_every_number_in_a_lesson_is_the_traces(item):
         assert "{" + name + "}" in part.text or (part.question and "{" + name + "}" in part.question.answer)
     # No result is typed: the only literal numbers are the part's own settings (a scale, a hidden size,
     # clamped steps, the steps it looks at) and a reference's year.
-    typed = set(re.findall(r"(?<![\w_^{.⁻])(?:\d+\.\d+|\d{2,})(?![\w%])", part.text))
+    typed = set(re.findall(r"(?<![\w_^{.⁻])(?:\d+\.\d+|\d{2,})(?![\w%×⁻])", part.text))
     settings = {str(v) for v in (*part.model.values(), *part.view.values(), *part.settings.values())}
     clamped = {str(n) for _, c in part.clamps for n in (c.steps[0], c.steps[1] - 1)}
     looked_at = {str(v + d) for f in part.facts.values() for k, v in f.args.items() if k == "t" for d in (0, 1)}
