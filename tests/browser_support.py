@@ -74,12 +74,12 @@ def last_server_pid() -> int:
 
 
 @contextlib.contextmanager
-def streamlit_server() -> Iterator[str]:
-    """`streamlit run app.py` on a free port of 127.0.0.1, logging to test-artifacts/; always stopped."""
+def streamlit_server(script: str = "app.py") -> Iterator[str]:
+    """`streamlit run <script>` on a free port of 127.0.0.1, logging to test-artifacts/; always stopped."""
     require_browser()
     port = free_port()
     ARTIFACTS.mkdir(exist_ok=True)
-    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.address", "127.0.0.1"]
+    command = [sys.executable, "-m", "streamlit", "run", script, "--server.address", "127.0.0.1"]
     command += ["--server.port", str(port), "--server.headless", "true"]
     command += ["--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
     with (ARTIFACTS / f"streamlit-{port}.log").open("w") as log:
