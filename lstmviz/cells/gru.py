@@ -50,7 +50,7 @@ from .base import (
     split_rows,
     unchanged,
 )
-from .text import affine, escape, gate_line
+from .text import affine, escape, gate_line, input_gradient
 
 CONVENTIONS = {
     "pytorch": "PyTorch's GRU (nn.GRU): the reset gate r acts after the product, r ⊙ (W_hn·h + b_hn); "
@@ -284,7 +284,7 @@ class GRU(Cell):
                 r"\delta a^n_t = \delta h_t \odot z_t \odot (1 - \tilde{h}_t^2)",
                 rf"\delta a^z_t = \delta h_t \odot (\tilde{{h}}_t - h_{{{prv}}}) \odot z_t (1 - z_t)",
                 rf"\delta a^r_t = (W_{{hn}}^{{\top}} \delta a^n_t) \odot h_{{{prv}}} \odot r_t (1 - r_t)",
-                r"\frac{\partial L}{\partial x_t} = W_{ih}^{\top}\, \delta a_t",
+                input_gradient(r"\delta a_t", self.spec.bidirectional),
             ]
         b_hn = " + b_{hn}" if self.spec.bias else ""
         return [
@@ -294,7 +294,7 @@ class GRU(Cell):
             r"\delta a^n_t = \delta h_t \odot (1 - z_t) \odot (1 - n_t^2)",
             rf"\delta a^z_t = \delta h_t \odot (h_{{{prv}}} - n_t) \odot z_t (1 - z_t)",
             rf"\delta a^r_t = \delta a^n_t \odot (W_{{hn}} h_{{{prv}}}{b_hn}) \odot r_t (1 - r_t)",
-            r"\frac{\partial L}{\partial x_t} = W_{ih}^{\top}\, \delta a_t",
+            input_gradient(r"\delta a_t", self.spec.bidirectional),
         ]
 
     def step_templates(self, clamped=frozenset()) -> list[str]:

@@ -39,7 +39,7 @@ from .base import (
     torch_affine,
     unchanged,
 )
-from .text import affine, gate_line
+from .text import affine, gate_line, input_gradient
 
 
 class LSTM(Cell):
@@ -226,7 +226,7 @@ class LSTM(Cell):
             rf"\delta a^f_t = \delta c_t \odot c_{{{prv}}} \odot f_t (1 - f_t)",
             r"\delta a^g_t = \delta c_t \odot i_t \odot (1 - g_t^2)",
             rf"\delta a^o_t = {dm} \odot \tanh(c_t) \odot o_t (1 - o_t)",
-            r"\frac{\partial L}{\partial x_t} = W_{ih}^{\top}\, \delta a_t, \quad"
+            input_gradient(r"\delta a_t", self.spec.bidirectional) + r", \quad"
             r" \delta a_t = [\delta a^i_t; \delta a^f_t; \delta a^g_t; \delta a^o_t]",
         ]
 

@@ -36,7 +36,7 @@ from .base import (
     split_rows,
     unchanged,
 )
-from .text import affine, gate_line
+from .text import affine, gate_line, input_gradient
 
 
 class MinGRU(Cell):
@@ -126,7 +126,7 @@ class MinGRU(Cell):
             rf"\delta h_t = \frac{{\partial \ell_t}}{{\partial h_t}} + \delta h_{{{nxt}}} \odot (1 - z_{{{nxt}}})",
             rf"\delta a^z_t = \delta h_t \odot (\tilde{{h}}_t - h_{{{prv}}}) \odot z_t (1 - z_t),"
             r" \quad \delta \tilde{h}_t = \delta h_t \odot z_t",
-            r"\frac{\partial L}{\partial x_t} = W_{ih}^{\top}\, [\delta a^z_t; \delta \tilde{h}_t]",
+            input_gradient(r"[\delta a^z_t; \delta \tilde{h}_t]", self.spec.bidirectional),
         ]
 
     def step_templates(self, clamped=frozenset()) -> list[str]:

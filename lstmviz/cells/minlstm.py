@@ -36,7 +36,7 @@ from .base import (
     split_rows,
     unchanged,
 )
-from .text import affine, gate_line
+from .text import affine, gate_line, input_gradient
 
 F, I = "f'", "i'"  # the normalised gates
 
@@ -159,7 +159,7 @@ class MinLSTM(Cell):
             r" \quad \delta \tilde{h}_t = \delta h_t \odot i'_t",
             r"\delta a^f_t = (\delta f'_t - \delta i'_t) \odot \frac{i_t}{(f_t + i_t)^2} \odot f_t (1 - f_t)",
             r"\delta a^i_t = (\delta i'_t - \delta f'_t) \odot \frac{f_t}{(f_t + i_t)^2} \odot i_t (1 - i_t)",
-            r"\frac{\partial L}{\partial x_t} = W_{ih}^{\top}\, [\delta a^f_t; \delta a^i_t; \delta \tilde{h}_t]",
+            input_gradient(r"[\delta a^f_t; \delta a^i_t; \delta \tilde{h}_t]", self.spec.bidirectional),
         ]
 
     def step_templates(self, clamped=frozenset()) -> list[str]:

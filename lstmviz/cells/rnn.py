@@ -29,7 +29,7 @@ from .base import (
     torch_affine,
     unchanged,
 )
-from .text import affine
+from .text import affine, input_gradient
 
 
 class RNN(Cell):
@@ -113,7 +113,7 @@ class RNN(Cell):
             rf"\Big\|\frac{{\partial h_{end}}}{{\partial h_t}}\Big\| \le {span}"
             rf" \|\operatorname{{diag}}(\phi'(a_k))\|\,\|W_{{hh}}\|"
             rf" \le (\gamma\, \sigma_{{\max}}(W_{{hh}}))^{{{power}}}, \quad \gamma = 1",
-            r"\frac{\partial L}{\partial x_t} = W_{ih}^{\top}\, \delta a_t",
+            input_gradient(r"\delta a_t", self.spec.bidirectional),
         ]
 
     def step_templates(self, clamped=frozenset()) -> list[str]:
