@@ -88,9 +88,13 @@ class GRU(Cell):
     @property
     def paths(self) -> tuple[BackwardPath, ...]:
         keep = r"(1 - z_{t})" if self.tutorial else r"z_{t}"
+        rz = r"W_{hr}^{\top} \delta a^r_{t} + W_{hz}^{\top} \delta a^z_{t}"
+        # n's recurrent input is multiplied by r (after W_hn in PyTorch's GRU, before it in the tutorial's)
+        gates = (r"r_{t} \odot (W_{hn}^{\top} \delta a^n_{t}) + " + rz if self.tutorial
+                 else rz + r" + W_{hn}^{\top} (\delta a^n_{t} \odot r_{t})")
         return (
             BackwardPath("direct", "the direct path", r"\delta h_{t} \odot " + keep),
-            BackwardPath("gates", "through the gates", r"W_{hh}^{\top} \delta a_{t}"),
+            BackwardPath("gates", "through the gates", gates),
         )
 
     def convention(self) -> str:
