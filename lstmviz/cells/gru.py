@@ -50,7 +50,7 @@ from .base import (
     split_rows,
     unchanged,
 )
-from .text import affine, escape, gate_line, input_gradient
+from .text import affine, clamped_line, escape, gate_line, input_gradient
 
 CONVENTIONS = {
     "pytorch": "PyTorch's GRU (nn.GRU): the reset gate r acts after the product, r ⊙ (W_hn·h + b_hn); "
@@ -305,7 +305,9 @@ class GRU(Cell):
         lines = [gate_line("r", r"\sigma", "r" in clamped), gate_line("z", r"\sigma", "z" in clamped),
                  gate_line("n", r"\tanh", "n" in clamped, self.symbol("n"))]
         cand = escape(self.symbol("n")) + "_{{{t}}}"
-        end = r"= {h}" + (r" \quad \text{{(clamped)}}" if "h" in clamped else "")
+        end = r"= {h}"
+        if "h" in clamped:  # the clamped value alone: the update's arithmetic gives another number
+            return lines + [clamped_line("h")]
         if self.tutorial:
             return lines + [
                 r"h_{{{t}}} = (1 - z_{{{t}}})\,h_{{{tp}}} + z_{{{t}}}\," + cand,

@@ -39,7 +39,7 @@ from .base import (
     torch_affine,
     unchanged,
 )
-from .text import affine, gate_line, input_gradient
+from .text import affine, clamped_line, gate_line, input_gradient
 
 
 class LSTM(Cell):
@@ -233,20 +233,22 @@ class LSTM(Cell):
     def step_templates(self, clamped=frozenset()) -> list[str]:
         lines = [gate_line(k, r"\sigma" if k in self.sigmoid_gates else r"\tanh", k in clamped)
                  for k in self.rows]
-        lines += [
+        # A clamped state shows its value alone: the update's arithmetic gives another number.
+        lines += [clamped_line("c")] if "c" in clamped else [
             r"c_{{{t}}} = f_{{{t}}}\,c_{{{tp}}} + i_{{{t}}}\,g_{{{t}}}",
             r"= {f} \cdot {c_prev:p} + {i} \cdot {g:p}",
-            r"= {c}" + (r" \quad \text{{(clamped)}}" if "c" in clamped else ""),
+            r"= {c}",
         ]
         if self.spec.proj_size:
+            then = ", then clamped where set" if "h" in clamped else ""
             return lines + [
                 r"m_{{{t}}} = o_{{{t}}} \tanh(c_{{{t}}}) = {o} \cdot \tanh({c}) = {m}",
-                r"h_{{{t}}} = W_{{hr}}\, m_{{{t}}} \quad \text{{(projection to {proj} units)}}",
+                r"h_{{{t}}} = W_{{hr}}\, m_{{{t}}} \quad \text{{(projection to {proj} units" + then + ")}}",
             ]
-        return lines + [
+        return lines + ([clamped_line("h")] if "h" in clamped else [
             r"h_{{{t}}} = o_{{{t}}} \tanh(c_{{{t}}}) = {o} \cdot \tanh({c})",
-            r"= {h}" + (r" \quad \text{{(clamped)}}" if "h" in clamped else ""),
-        ]
+            r"= {h}",
+        ])
 
     def slots(self, q, p) -> dict[str, np.ndarray]:
         values = {k: q[k] for k in self.rows} | {f"a_{k}": q[f"a_{k}"] for k in self.rows}

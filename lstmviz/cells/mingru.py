@@ -36,7 +36,7 @@ from .base import (
     split_rows,
     unchanged,
 )
-from .text import affine, gate_line, input_gradient
+from .text import affine, clamped_line, gate_line, input_gradient
 
 
 class MinGRU(Cell):
@@ -130,13 +130,14 @@ class MinGRU(Cell):
         ]
 
     def step_templates(self, clamped=frozenset()) -> list[str]:
-        end = r"= {h}" + (r" \quad \text{{(clamped)}}" if "h" in clamped else "")
-        return [
-            gate_line("z", r"\sigma", "z" in clamped),
-            gate_line("n", "", "n" in clamped, self.symbol("n")),
+        gates = [gate_line("z", r"\sigma", "z" in clamped),
+                 gate_line("n", "", "n" in clamped, self.symbol("n"))]
+        if "h" in clamped:  # the clamped value alone: the update's arithmetic gives another number
+            return gates + [clamped_line("h")]
+        return gates + [
             r"h_{{{t}}} = (1 - z_{{{t}}})\,h_{{{tp}}} + z_{{{t}}}\,\tilde{{h}}_{{{t}}}",
             r"= (1 - {z:p}) \cdot {h_prev:p} + {z} \cdot {n:p}",
-            end,
+            r"= {h}",
         ]
 
     def slots(self, q, p) -> dict[str, np.ndarray]:

@@ -36,7 +36,7 @@ from .base import (
     split_rows,
     unchanged,
 )
-from .text import affine, gate_line, input_gradient
+from .text import affine, clamped_line, gate_line, input_gradient
 
 F, I = "f'", "i'"  # the normalised gates
 
@@ -163,7 +163,6 @@ class MinLSTM(Cell):
         ]
 
     def step_templates(self, clamped=frozenset()) -> list[str]:
-        end = r"= {h}" + (r" \quad \text{{(clamped)}}" if "h" in clamped else "")
         clamp_note = r" \quad \text{{(clamped)}}"
         norm = [
             r"f'_{{{t}}} = {fp}" + clamp_note if F in clamped
@@ -176,9 +175,12 @@ class MinLSTM(Cell):
             gate_line("i", r"\sigma", "i" in clamped),
             *norm,
             gate_line("n", "", "n" in clamped, self.symbol("n")),
-            r"h_{{{t}}} = f'_{{{t}}}\,h_{{{tp}}} + i'_{{{t}}}\,\tilde{{h}}_{{{t}}}",
-            r"= {fp} \cdot {h_prev:p} + {ip} \cdot {n:p}",
-            end,
+            # a clamped h: its value alone (the update's arithmetic gives another number)
+            *([clamped_line("h")] if "h" in clamped else [
+                r"h_{{{t}}} = f'_{{{t}}}\,h_{{{tp}}} + i'_{{{t}}}\,\tilde{{h}}_{{{t}}}",
+                r"= {fp} \cdot {h_prev:p} + {ip} \cdot {n:p}",
+                r"= {h}",
+            ]),
         ]
 
     def slots(self, q, p) -> dict[str, np.ndarray]:

@@ -51,6 +51,11 @@ def gate_line(letter: str, activation: str, clamped: bool, symbol: str | None = 
     return name + " = " + escape(activation) + "({a_" + slot + "}) = {" + slot + "}"
 
 
+def clamped_line(name: str) -> str:
+    """Template of a state replaced by a clamp: its value alone (the update it replaced is not it)."""
+    return escape(name) + "_{{{t}}} = {" + name + r"} \quad \text{{(clamped)}}"
+
+
 def number(value: float) -> str:
     """4 significant digits; ``1.2 \\times 10^{-5}`` for small or large ones; NaN and infinities."""
     value = float(value)
