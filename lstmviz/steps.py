@@ -121,8 +121,11 @@ def substituted_backward(tr: Trace, t: int, layer: int = 0, direction: int = 0, 
     q = quantities(tr, layer, direction, [t])
     values = _unit(cell.backward_slots(q, _params(tr, layer, direction)), unit)
     labels = _labels(tr, direction, t)
-    last = next_position(tr, direction, t) is None
-    return fill(cell.backward_templates(last), values, t=labels["t"], tp=labels["tp"], tn=labels["tn"])
+    nxt = next_position(tr, direction, t)
+    clamped = clamped_names(tr, layer, direction, t, unit)
+    clamped_next = frozenset() if nxt is None else clamped_names(tr, layer, direction, nxt, unit)
+    templates = cell.backward_templates(nxt is None, clamped, clamped_next)
+    return fill(templates, values, t=labels["t"], tp=labels["tp"], tn=labels["tn"])
 
 
 def node_series(tr: Trace, layer: int, direction: int, unit: int | None, times) -> dict[str, np.ndarray]:

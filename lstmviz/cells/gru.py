@@ -324,13 +324,18 @@ class GRU(Cell):
         values = {k: q[k] for k in self.rows} | {f"a_{k}": q[f"a_{k}"] for k in self.rows}
         return values | {"h_prev": q["h_prev"], "h": q["h"]}
 
-    def backward_templates(self, last: bool = False) -> list[str]:
+    def backward_templates(self, last=False, clamped=frozenset(), clamped_next=frozenset()) -> list[str]:
         head = r"\delta h_{{{t}}} = \partial \ell_{{{t}}} / \partial h_{{{t}}}"
         keep = r"(1 - z_{{{tn}}})" if self.tutorial else r"z_{{{tn}}}"
-        first = [head + " = {dh}"] if last else [
-            head + r" + \delta h_{{{tn}}} \, " + keep + r" + (\text{{through the gates of }} {tn})",
-            r"= {dh_direct} + {from_direct:p} + {from_gates:p} = {dh}",
-        ]
+        gates = r"(\text{{through the gates of }} {tn})"
+        if last:
+            first = [head + " = {dh}"]
+        elif "h" in clamped_next:  # h_{t+1} is a constant: no direct path from it
+            first = [head + " + " + gates + r" \quad \text{{(h clamped at step {tn}: no direct path)}}",
+                     r"= {dh_direct} + {from_gates:p} = {dh}"]
+        else:
+            first = [head + r" + \delta h_{{{tn}}} \, " + keep + " + " + gates,
+                     r"= {dh_direct} + {from_direct:p} + {from_gates:p} = {dh}"]
         return first + [
             r"\delta a^r_{{{t}}} = {da_r}, \quad \delta a^z_{{{t}}} = {da_z}, \quad \delta a^n_{{{t}}} = {da_n}"
         ]

@@ -257,21 +257,30 @@ class LSTM(Cell):
             values["h"] = q["h"]
         return values
 
-    def backward_templates(self, last: bool = False) -> list[str]:
-        dm = r"(W_{{hr}}^{{\top}} \delta h_{{{t}}})" if self.spec.proj_size else r"\delta h_{{{t}}}"
+    def backward_templates(self, last=False, clamped=frozenset(), clamped_next=frozenset()) -> list[str]:
+        # A clamped h_t passes nothing back (its clamped units are masked out of dh); a clamped
+        # c_{t+1} cuts the highway from t+1.
+        dh = r"\delta h_{{{t}}}"
+        if "h" in clamped:
+            dh = r"(\delta h_{{{t}}} \odot \mathbb{{1}}_{{\text{{free}}}})"
+        dm = r"(W_{{hr}}^{{\top}} " + dh + ")" if self.spec.proj_size else dh
         dc_line = r"\delta c_{{{t}}} = " + dm + r" \, o_{{{t}}} (1 - \tanh^2 c_{{{t}}})"
-        if last:
-            return [
-                r"\delta h_{{{t}}} = \partial \ell_{{{t}}} / \partial h_{{{t}}} = {dh}",
-                dc_line,
-                r"= {dm} \cdot {o:p} \cdot (1 - \tanh^2({c})) = {dc}",
-            ]
-        return [
-            r"\delta h_{{{t}}} = \partial \ell_{{{t}}} / \partial h_{{{t}}} + W_{{hh}}^{{\top}} \delta a_{{{tn}}}",
+        highway = not last and "c" not in clamped_next
+        notes = ["h clamped: its clamped units pass nothing"] if "h" in clamped else []
+        if not last and not highway:
+            notes.append("c clamped at step {tn}: no path back")
+        note = r" \quad \text{{(" + "; ".join(notes) + ")}}" if notes else ""
+        head = r"\delta h_{{{t}}} = \partial \ell_{{{t}}} / \partial h_{{{t}}}"
+        first = [head + " = {dh}"] if last else [
+            head + r" + W_{{hh}}^{{\top}} \delta a_{{{tn}}}",
             r"= {dh_direct} + {from_gates:p} = {dh}",
-            dc_line + r" + \delta c_{{{tn}}} \, f_{{{tn}}}",
-            r"= {dm} \cdot {o:p} \cdot (1 - \tanh^2({c})) + {from_highway:p} = {dc}",
         ]
+        if highway:
+            return first + [
+                dc_line + r" + \delta c_{{{tn}}} \, f_{{{tn}}}" + note,
+                r"= {dm} \cdot {o:p} \cdot (1 - \tanh^2({c})) + {from_highway:p} = {dc}",
+            ]
+        return first + [dc_line + note, r"= {dm} \cdot {o:p} \cdot (1 - \tanh^2({c})) = {dc}"]
 
     def backward_slots(self, q, p) -> dict[str, np.ndarray]:
         dh = q["dh"] * q["keep_h"] if "keep_h" in q else q["dh"]

@@ -187,10 +187,12 @@ class MinLSTM(Cell):
         return {"a_f": q["a_f"], "f": q["f"], "a_i": q["a_i"], "i": q["i"], "fp": q[F], "ip": q[I],
                 "n": q["n"], "h_prev": q["h_prev"], "h": q["h"]}
 
-    def backward_templates(self, last: bool = False) -> list[str]:
+    def backward_templates(self, last=False, clamped=frozenset(), clamped_next=frozenset()) -> list[str]:
         head = r"\delta h_{{{t}}} = \partial \ell_{{{t}}} / \partial h_{{{t}}}"
         if last:
             return [head + " = {dh}"]
+        if "h" in clamped_next:  # h_{t+1} is a constant: nothing comes back from it
+            return [head + r" = {dh} \quad \text{{(h clamped at step {tn}: no path back)}}"]
         return [head + r" + \delta h_{{{tn}}} \, f'_{{{tn}}}", r"= {dh_direct} + {from_direct:p} = {dh}"]
 
     def backward_slots(self, q, p) -> dict[str, np.ndarray]:

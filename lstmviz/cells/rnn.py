@@ -125,13 +125,15 @@ class RNN(Cell):
     def slots(self, q, p) -> dict[str, np.ndarray]:
         return {"a_h": q["a_h"], "h": q["h"]}
 
-    def backward_templates(self, last: bool = False) -> list[str]:
+    def backward_templates(self, last=False, clamped=frozenset(), clamped_next=frozenset()) -> list[str]:
         slope = r"\mathbb{{1}}[a_{{{t}}} > 0]" if self.relu else r"(1 - h_{{{t}}}^2)"
         head = r"\delta h_{{{t}}} = \partial \ell_{{{t}}} / \partial h_{{{t}}}"
         first = [head + " = {dh}"] if last else [
             head + r" + W_{{hh}}^{{\top}} \delta a_{{{tn}}}",
             r"= {dh_direct} + {from_gates:p} = {dh}",
         ]
+        if "h" in clamped:  # h_t is a constant: nothing reaches a_t
+            return first + [r"\delta a_{{{t}}} = {da} \quad \text{{(h clamped: a constant)}}"]
         return first + [r"\delta a_{{{t}}} = \delta h_{{{t}}} \, " + slope + r" = {dh} \cdot {slope:p} = {da}"]
 
     def backward_slots(self, q, p) -> dict[str, np.ndarray]:
