@@ -420,8 +420,7 @@ def gradient_norms(
         if array is None:
             continue
         tiny = max(tiny, smallest_normal(trace))
-        with np.errstate(over="ignore", invalid="ignore"):
-            norms = np.linalg.norm(array.astype(np.float64), axis=1)
+        norms = row_norms(array)
         values, nonfinite, under = _plottable(norms, log=True, tiny=smallest_normal(trace))
         blank, low, steps = blank + nonfinite, low + under, max(steps, len(values))
         cell = trace.cell
@@ -436,6 +435,18 @@ def gradient_norms(
     loss = f"loss: {'last step' if first is None or first.loss_kind == 'last' else 'all steps'}"
     notes = [loss, where, _stride_note(_stride(steps)), *_blank_notes(blank, low, tiny)]
     return _layout(fig, _title(_GRADIENT_NAMES[quantity], notes), 400)
+
+
+def row_norms(array: np.ndarray) -> np.ndarray:
+    """||row||_2 in float64, scaled by each row's largest entry: squaring would turn entries below
+    about 1e-154 into 0 (and above 1e154 into inf), so a float64 trace's norms would underflow long
+    before its values do."""
+    magnitude = np.abs(np.asarray(array, dtype=np.float64))
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        top = magnitude.max(axis=1)
+        scale = np.where((top > 0) & np.isfinite(top), top, 1.0)
+        norms = np.sqrt(np.square(magnitude / scale[:, None]).sum(axis=1)) * scale
+    return np.where(np.isfinite(top) & (top > 0), norms, top)  # 0 stays 0, inf and NaN stay
 
 
 def gradient_array(trace: Trace, quantity: str, layer: int, direction: int) -> np.ndarray | None:
