@@ -138,8 +138,12 @@ def _time_bins(steps: int, max_points: int) -> int:
     return max(1, math.ceil(steps / max(1, max_points)))
 
 
-def _bin_mean(values: np.ndarray, width: int) -> np.ndarray:
-    """Mean over consecutive bins of ``width`` steps along axis 0, ignoring NaN (summed in float64)."""
+def _bin_mean(values: np.ndarray, width: int, dtype=np.float32) -> np.ndarray:
+    """Mean over consecutive bins of ``width`` steps along axis 0, ignoring NaN (summed in float64).
+
+    The result is ``dtype``: float32 for what is drawn as it is, float64 for what is then put on a
+    log scale (a float32 mean of magnitudes below about 1e-38 is an underflow, not a value).
+    """
     if width == 1:
         return values
     steps = len(values)
@@ -149,7 +153,7 @@ def _bin_mean(values: np.ndarray, width: int) -> np.ndarray:
     finite = np.isfinite(blocks)
     total = np.where(finite, blocks, 0.0).sum(axis=1)
     count = finite.sum(axis=1)
-    return np.divide(total, count, out=np.full_like(total, np.nan), where=count > 0).astype(np.float32)
+    return np.divide(total, count, out=np.full_like(total, np.nan), where=count > 0).astype(dtype)
 
 
 def _bin_note(width: int) -> str:
@@ -465,7 +469,7 @@ def gradient_heatmap(trace: Trace, layer: int = 0, direction: int = 0,
     tiny = smallest_normal(trace)
     magnitude, nonfinite, low = _plottable(np.abs(lt.grad_h[:, :shown]), log=True, tiny=tiny)
     with np.errstate(divide="ignore", invalid="ignore"):
-        logs = np.log10(_bin_mean(magnitude, width).astype(np.float64))
+        logs = np.log10(_bin_mean(magnitude, width, np.float64))
     times = np.arange(0, trace.steps, width, dtype=np.float32) + (width - 1) / 2
     fig = go.Figure(
         go.Heatmap(
