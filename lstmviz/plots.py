@@ -495,6 +495,7 @@ def jacobian_figure(norms: Mapping[str, JacobianNorms], cells: Mapping[str, Trac
     fig = go.Figure()
     blank = low = steps = 0
     windows = []
+    tiny = float(np.finfo(np.float64).tiny)  # Jacobian norms are always computed in float64
     for key, jn in norms.items():
         trace = cells[key]
         cell, label = trace.cell, series_label(key, trace)
@@ -508,7 +509,7 @@ def jacobian_figure(norms: Mapping[str, JacobianNorms], cells: Mapping[str, Trac
         if not jn.computed.all():
             windows.append(f"{label} {int(jn.computed.sum()):,}")
         for name, series, dash, width in lines:
-            values, nonfinite, under = _plottable(series, log=True, tiny=1e-300)
+            values, nonfinite, under = _plottable(series, log=True, tiny=tiny)
             skipped = int((~jn.computed).sum()) if series is jn.to_last else 0
             blank, low, steps = blank + nonfinite - skipped, low + under, max(steps, len(values))
             fig.add_trace(_line(values, _stride(len(values)), name=name,
@@ -518,5 +519,5 @@ def jacobian_figure(norms: Mapping[str, JacobianNorms], cells: Mapping[str, Trac
     notes = ["s = h, or (h, c) for the LSTM", _stride_note(_stride(steps))]
     if windows:
         notes.append(f"computed for the last steps only (cost grows as steps × size³): {', '.join(windows)}")
-    notes += _blank_notes(blank, low, 1e-300)
+    notes += _blank_notes(blank, low, tiny)
     return _layout(fig, _title("How fast the state forgets: ‖∂s_T/∂s_t‖", notes), 460)
