@@ -288,9 +288,10 @@ def _coloraxis_for(trace: Trace, quantity: str) -> str:
 
 
 def _unbounded_h(trace: Trace) -> bool:
-    """h is not in -1..1 for a relu RNN or the min cells (a mix of linear candidates)."""
+    """h is not in -1..1 for a relu RNN, the min cells (a mix of linear candidates) or a projected
+    LSTM (h = W_hr m: any size)."""
     cell = trace.cell
-    return getattr(cell, "relu", False) or bool(cell.linear_gates)
+    return getattr(cell, "relu", False) or bool(cell.linear_gates) or trace.spec.proj_size > 0
 
 
 def _coloraxes(trace: Trace, lt: LayerTrace, shown: int, quantities: Sequence[str]) -> dict:
