@@ -1385,3 +1385,17 @@ def test_gradient_horizon_draws_no_artefact_and_says_what_it_leaves_out(trained)
         assert np.isnan(z[low]).all(), f"{int((~np.isnan(z[low])).sum())} underflow values drawn as colour"
     assert artefacts > 0  # the run does underflow
     assert "underflow" in figure_text(fig)
+
+
+def test_a_projected_lstm_h_is_not_drawn_on_the_minus_one_to_one_scale():
+    """h = W_hr (o * tanh c) is not bounded by 1: its heatmap panel takes the data's own range."""
+    model = lstmviz.build("lstm", 1, 6, proj_size=3, seed=0)
+    weights = dict(model.weights)
+    weights["weight_hr_l0"] = weights["weight_hr_l0"] * 20
+    tr = lstmviz.trace(lstmviz.Model(model.spec, weights), lstmviz.preset("sine", 30), dtype="float64")
+    top = np.abs(tr.layers[0][0].h).max()
+    assert top > 1
+    fig = plots.state_heatmaps(tr)
+    (h,) = [d for d in fig.data if d.name == "h"]
+    axis = fig.layout[h.coloraxis]
+    assert axis.cmax >= top and axis.cmin <= -top
