@@ -56,8 +56,9 @@ CONVENTIONS = {
     "pytorch": "PyTorch's GRU (nn.GRU): the reset gate r acts after the product, r ⊙ (W_hn·h + b_hn); "
     "z is the share kept of the OLD state hₜ₋₁ (as in Cho et al. 2014 and Keras).",
     "tutorial": "The tutorial GRU (Chung et al. 2014, Olah 2015): the reset gate r acts before the "
-    "product, W_hn·(r ⊙ h); z is the share of the NEW content h̃ₜ, i.e. 1 − the z of PyTorch and "
-    "Cho et al. (same parameters as nn.GRU, which has no such mode).",
+    "product, W_hn·(r ⊙ h); z is the share of the NEW content h̃ₜ, the role 1 − z plays in PyTorch and "
+    "Cho et al. With nn.GRU's parameters (it has no such mode) this is another cell: the same z values "
+    "mix the other way round.",
 }
 
 
@@ -66,7 +67,6 @@ class GRU(Cell):
     label = "GRU"
     colour = "#009E73"  # bluish green
     dash = "dash"
-    reference = "Cho et al. (2014); Chung et al. (2014); torch.nn.GRU"
     rows = ("r", "z", "n")
     gates = ("r", "z", "n")
     variants = ("pytorch", "tutorial")
@@ -80,6 +80,13 @@ class GRU(Cell):
     @property
     def title(self) -> str:
         return "GRU (tutorial)" if self.tutorial else "GRU (PyTorch)"
+
+    @property
+    def reference(self) -> str:  # the sources of the convention shown, not of the other one
+        if self.tutorial:
+            return "Chung et al. (2014); Olah (2015); the parameters of torch.nn.GRU"
+        return ("torch.nn.GRU; Cho et al. (2014), whose z also keeps the old state (their reset acts "
+                "before W_hn)")
 
     @property
     def carry_label(self) -> str:
