@@ -1399,3 +1399,23 @@ def test_a_projected_lstm_h_is_not_drawn_on_the_minus_one_to_one_scale():
     (h,) = [d for d in fig.data if d.name == "h"]
     axis = fig.layout[h.coloraxis]
     assert axis.cmax >= top and axis.cmin <= -top
+
+
+def test_the_gru_conventions_say_which_z_and_which_reset_is_shown():
+    """Issue 7 item 3: PyTorch and Cho et al.'s z keeps the old state, the tutorial's (Chung et al.) takes
+    the new; the reset acts after W_hn in PyTorch, before it in the tutorial and in Cho et al."""
+    from lstmviz.cells.gru import CONVENTIONS
+
+    pytorch = cell_for(lstmviz.ModelSpec("gru", 1, 3))
+    tutorial = cell_for(lstmviz.ModelSpec("gru", 1, 3, gru_variant="tutorial"))
+    assert "after the product" in CONVENTIONS["pytorch"] and "OLD" in CONVENTIONS["pytorch"]
+    assert "before the product" in CONVENTIONS["tutorial"] and "NEW" in CONVENTIONS["tutorial"]
+    assert "Chung" in CONVENTIONS["tutorial"] and "Cho" not in CONVENTIONS["tutorial"].split(":")[0]
+    assert pytorch.convention() == CONVENTIONS["pytorch"] and tutorial.convention() == CONVENTIONS["tutorial"]
+    assert "Chung" in tutorial.reference and "Cho" not in tutorial.reference
+    assert "torch.nn.GRU" in pytorch.reference
+    assert tutorial.describe("z").endswith("(share of the NEW content)")
+    assert pytorch.describe("z").endswith("(share kept of the OLD state)")
+    # the formulas agree: z multiplies the new content in the tutorial, the old state in PyTorch
+    assert tutorial.equations()[-1] == r"h_t = (1 - z_t) \odot h_{t-1} + z_t \odot \tilde{h}_t"
+    assert pytorch.equations()[-1] == r"h_t = (1 - z_t) \odot n_t + z_t \odot h_{t-1}"
