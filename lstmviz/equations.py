@@ -16,7 +16,11 @@ NOTATION = (
     "t = 0 … T indexes the steps (T is the last); δh_t = ∂L/∂h_t and δc_t = ∂L/∂c_t are total "
     "derivatives, through every later step; δa_t = ∂L/∂a_t for a row's pre-activation a_t; "
     "∂ℓ_t/∂h_t is the part of δh_t from outside the recurrence: the loss at step t (top layer) or the "
-    "layer above. σ is the logistic sigmoid, ⊙ the element-wise product."
+    "layer above. h₋₁ and c₋₁ are the initial state (a reverse direction starts from h_(T+1)): the h0, c0 "
+    "given to PyTorch or lstmviz.trace, 0 by default. In layer l > 0, x_t is the h_t of layer l − 1 (both "
+    "directions side by side). The recursions shown are the forward direction's: a reverse direction "
+    "processes t + 1 before t, so it reads t − 1 where they say t + 1. σ is the logistic sigmoid, ⊙ the "
+    "element-wise product."
 )
 
 

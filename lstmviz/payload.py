@@ -24,7 +24,8 @@ import numpy as np
 from .jacobian import backward_flows
 from .plots import where_label
 from .results import Trace
-from .steps import clamped_names, next_position, node_series, quantities
+from .summaries import row_norms
+from .steps import backward_templates_at, clamped_names, node_series, quantities
 
 DIGITS = 7
 MAX_VALUES = 300_000
@@ -125,9 +126,9 @@ def cell_payload(trace: Trace, key: str, label: str, times: np.ndarray, layer: i
         slots = {k: _pick(v, unit) for k, v in (cell.slots(q, params) | cell.backward_slots(q, params)).items()}
         slots["proj"] = np.full(len(times), trace.spec.proj_size)
         forward_eq, forward_factors = _variants(
-            [cell.step_templates(clamped_names(trace, layer, direction, int(t))) for t in times])
+            [cell.step_templates(clamped_names(trace, layer, direction, int(t), unit)) for t in times])
         backward_eq, backward_factors = _variants(
-            [cell.backward_templates(next_position(trace, direction, int(t)) is None) for t in times])
+            [backward_templates_at(trace, layer, direction, int(t), unit) for t in times])
         factors = forward_factors | backward_factors
         slots |= {f"{name}__p": slots[name] for name in factors}
     layout = cell.layout()
@@ -146,9 +147,9 @@ def cell_payload(trace: Trace, key: str, label: str, times: np.ndarray, layer: i
         "forward": forward,
         "backward": {
             "grad": {k: _rounded(_pick(v, unit)) for k, v in grads.items()},
-            "log10_norm": {k: _log10(np.linalg.norm(v, axis=1)) for k, v in grads.items()},
+            "log10_norm": {k: _log10(row_norms(v)) for k, v in grads.items()},
             "paths": [{"key": p.key, "label": p.label, "latex": p.latex,
-                       "log10": _log10(np.linalg.norm(flows[p.key][times], axis=1))} for p in cell.paths],
+                       "log10": _log10(row_norms(flows[p.key][times]))} for p in cell.paths],
         },
         "equations": {"forward": forward_eq, "backward": backward_eq,
                       "slots": {k: _rounded(v) for k, v in slots.items()}},

@@ -29,7 +29,7 @@ import plotly.graph_objects as go
 from .cells import REGISTRY
 from .palette import GRADIENT_SCALE, SIGMOID_SCALE, SIGNED_SCALE, gate_colour, gate_pattern
 from .results import JacobianNorms, LayerTrace, Trace
-from .summaries import gradient_horizon, saturation
+from .summaries import gradient_horizon, row_norms, saturation
 
 FIGURE_VALUES = 100_000
 """Most numbers a heatmap or multi-line figure carries (about 0.6 MB of JSON as base64 float32)."""
@@ -138,8 +138,12 @@ def _time_bins(steps: int, max_points: int) -> int:
     return max(1, math.ceil(steps / max(1, max_points)))
 
 
-def _bin_mean(values: np.ndarray, width: int) -> np.ndarray:
-    """Mean over consecutive bins of ``width`` steps along axis 0, ignoring NaN (summed in float64)."""
+def _bin_mean(values: np.ndarray, width: int, dtype=np.float32) -> np.ndarray:
+    """Mean over consecutive bins of ``width`` steps along axis 0, ignoring NaN (summed in float64).
+
+    The result is ``dtype``: float32 for what is drawn as it is, float64 for what is then put on a
+    log scale (a float32 mean of magnitudes below about 1e-38 is an underflow, not a value).
+    """
     if width == 1:
         return values
     steps = len(values)
@@ -149,7 +153,7 @@ def _bin_mean(values: np.ndarray, width: int) -> np.ndarray:
     finite = np.isfinite(blocks)
     total = np.where(finite, blocks, 0.0).sum(axis=1)
     count = finite.sum(axis=1)
-    return np.divide(total, count, out=np.full_like(total, np.nan), where=count > 0).astype(np.float32)
+    return np.divide(total, count, out=np.full_like(total, np.nan), where=count > 0).astype(dtype)
 
 
 def _bin_note(width: int) -> str:
@@ -305,9 +309,10 @@ def _coloraxis_for(trace: Trace, quantity: str) -> str:
 
 
 def _unbounded_h(trace: Trace) -> bool:
-    """h is not in -1..1 for a relu RNN or the min cells (a mix of linear candidates)."""
+    """h is not in -1..1 for a relu RNN, the min cells (a mix of linear candidates) or a projected
+    LSTM (h = W_hr m: any size)."""
     cell = trace.cell
-    return getattr(cell, "relu", False) or bool(cell.linear_gates)
+    return getattr(cell, "relu", False) or bool(cell.linear_gates) or trace.spec.proj_size > 0
 
 
 def _coloraxes(trace: Trace, lt: LayerTrace, shown: int, quantities: Sequence[str]) -> dict:
@@ -448,8 +453,7 @@ def gradient_norms(
         if array is None:
             continue
         tiny = max(tiny, smallest_normal(trace))
-        with np.errstate(over="ignore", invalid="ignore"):
-            norms = np.linalg.norm(array.astype(np.float64), axis=1)
+        norms = row_norms(array)
         values, nonfinite, under = _plottable(norms, log=True, tiny=smallest_normal(trace))
         blank, low, steps = blank + nonfinite, low + under, max(steps, len(values))
         cell = trace.cell
@@ -493,7 +497,7 @@ def gradient_heatmap(trace: Trace, layer: int = 0, direction: int = 0,
     tiny = smallest_normal(trace)
     magnitude, nonfinite, low = _plottable(np.abs(lt.grad_h[:, :shown]), log=True, tiny=tiny)
     with np.errstate(divide="ignore", invalid="ignore"):
-        logs = np.log10(_bin_mean(magnitude, width).astype(np.float64))
+        logs = np.log10(_bin_mean(magnitude, width, np.float64))
     times = np.arange(0, trace.steps, width, dtype=np.float32) + (width - 1) / 2
     fig = go.Figure(
         go.Heatmap(
@@ -519,6 +523,7 @@ def jacobian_figure(norms: Mapping[str, JacobianNorms], cells: Mapping[str, Trac
     fig = go.Figure()
     blank = low = steps = 0
     windows = []
+    tiny = float(np.finfo(np.float64).tiny)  # Jacobian norms are always computed in float64
     for key, jn in norms.items():
         trace = cells[key]
         cell, label = trace.cell, series_label(key, trace)
@@ -532,7 +537,7 @@ def jacobian_figure(norms: Mapping[str, JacobianNorms], cells: Mapping[str, Trac
         if not jn.computed.all():
             windows.append(f"{label} {int(jn.computed.sum()):,}")
         for name, series, dash, width in lines:
-            values, nonfinite, under = _plottable(series, log=True, tiny=1e-300)
+            values, nonfinite, under = _plottable(series, log=True, tiny=tiny)
             skipped = int((~jn.computed).sum()) if series is jn.to_last else 0
             blank, low, steps = blank + nonfinite - skipped, low + under, max(steps, len(values))
             fig.add_trace(_line(values, _stride(len(values)), name=name,
@@ -542,5 +547,5 @@ def jacobian_figure(norms: Mapping[str, JacobianNorms], cells: Mapping[str, Trac
     notes = ["s = h, or (h, c) for the LSTM", _stride_note(_stride(steps))]
     if windows:
         notes.append(f"computed for the last steps only (cost grows as steps × size³): {', '.join(windows)}")
-    notes += _blank_notes(blank, low, 1e-300)
+    notes += _blank_notes(blank, low, tiny)
     return finish_layout(fig, title_block("How fast the state forgets: ‖∂s_T/∂s_t‖", notes), 460)

@@ -28,12 +28,18 @@ def next_position(tr: Trace, direction: int, t: int) -> int | None:
     return nxt if 0 <= nxt < tr.steps else None
 
 
-def clamped_names(tr: Trace, layer: int, direction: int, t: int) -> frozenset[str]:
-    """What an intervention fixes at position t of this layer and direction."""
+def clamped_names(tr: Trace, layer: int, direction: int, t: int, unit: int | None = None) -> frozenset[str]:
+    """What an intervention fixes at position t of this layer and direction, on ``unit`` (None: any unit).
+
+    The h of a projected LSTM has its own units (proj_size of them, not the unit shown), so it counts
+    when any of its units is clamped.
+    """
+    projected = tr.spec.output_size != tr.spec.hidden_size
     return frozenset(
         c.name
         for c in tr.interventions
         if (c.layer, c.direction) == (layer, direction) and c.steps[0] <= t < c.steps[1]
+        and (unit is None or c.units is None or unit in c.units or (projected and c.name == "h"))
     )
 
 
@@ -105,7 +111,7 @@ def substituted(tr: Trace, t: int, layer: int = 0, direction: int = 0, unit: int
     values = _unit(cell.slots(q, _params(tr, layer, direction)), unit)
     values["proj"] = tr.spec.proj_size
     labels = _labels(tr, direction, t)
-    return fill(cell.step_templates(clamped_names(tr, layer, direction, t)), values,
+    return fill(cell.step_templates(clamped_names(tr, layer, direction, t, unit)), values,
                 t=labels["t"], tp=labels["tp"], tn=labels["tn"])
 
 
@@ -115,8 +121,16 @@ def substituted_backward(tr: Trace, t: int, layer: int = 0, direction: int = 0, 
     q = quantities(tr, layer, direction, [t])
     values = _unit(cell.backward_slots(q, _params(tr, layer, direction)), unit)
     labels = _labels(tr, direction, t)
-    last = next_position(tr, direction, t) is None
-    return fill(cell.backward_templates(last), values, t=labels["t"], tp=labels["tp"], tn=labels["tn"])
+    templates = backward_templates_at(tr, layer, direction, t, unit)
+    return fill(templates, values, t=labels["t"], tp=labels["tp"], tn=labels["tn"])
+
+
+def backward_templates_at(tr: Trace, layer: int, direction: int, t: int, unit: int) -> list[str]:
+    """The backward templates of ``unit`` at position ``t``: which lines hold depends on whether a
+    later step exists and on what is clamped here and at the step processed next."""
+    nxt = next_position(tr, direction, t)
+    clamped_next = frozenset() if nxt is None else clamped_names(tr, layer, direction, nxt, unit)
+    return tr.cell.backward_templates(nxt is None, clamped_names(tr, layer, direction, t, unit), clamped_next)
 
 
 def node_series(tr: Trace, layer: int, direction: int, unit: int | None, times) -> dict[str, np.ndarray]:

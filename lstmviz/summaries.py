@@ -59,9 +59,21 @@ class Saturation:
         return self.low + self.high
 
 
+def row_norms(array: np.ndarray) -> np.ndarray:
+    """||row||_2 in float64, scaled by each row's largest entry: squaring would turn entries below
+    about 1e-154 into 0 (and above 1e154 into inf), so a float64 trace's norms would underflow long
+    before its values do."""
+    magnitude = np.abs(np.asarray(array, dtype=np.float64))
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        top = magnitude.max(axis=1)
+        scale = np.where((top > 0) & np.isfinite(top), top, 1.0)
+        norms = np.sqrt(np.square(magnitude / scale[:, None]).sum(axis=1)) * scale
+    return np.where(np.isfinite(top) & (top > 0), norms, top)  # 0 stays 0, inf and NaN stay
+
+
 def gradient_norms(trace: Trace, layer: int = 0, direction: int = 0) -> np.ndarray:
-    """``||delta_h_t||_2`` for every step t (float64, sequence order)."""
-    return np.linalg.norm(trace.layers[layer][direction].grad_h.astype(np.float64), axis=1)
+    """``||delta_h_t||_2`` for every step t (float64, sequence order; see :func:`row_norms`)."""
+    return row_norms(trace.layers[layer][direction].grad_h)
 
 
 def gradient_horizon(trace: Trace, layer: int = 0, direction: int = 0, threshold: float = 1e-3) -> Horizon:

@@ -306,8 +306,14 @@ class Cell:
         """The numbers of :meth:`step_templates`, from the step quantities ``q`` (see :func:`quantities`)."""
         raise NotImplementedError
 
-    def backward_templates(self) -> list[str]:
-        """Backward equations of one unit at one step, over :meth:`backward_slots`."""
+    def backward_templates(self, last: bool = False, clamped: frozenset[str] = frozenset(),
+                           clamped_next: frozenset[str] = frozenset()) -> list[str]:
+        """Backward equations of one unit at one step, over :meth:`backward_slots`.
+
+        ``last``: the step is processed last (nothing comes back from a later step). ``clamped`` /
+        ``clamped_next``: what is clamped at this step / at the step processed after it; a clamped
+        value is a constant, so the paths through it carry nothing and the lines say so.
+        """
         raise NotImplementedError
 
     def backward_slots(self, q: dict[str, np.ndarray]) -> dict[str, np.ndarray]:

@@ -52,14 +52,15 @@ from .base import (
     split_rows,
     unchanged,
 )
-from .text import affine, escape, gate_line
+from .text import affine, clamped_line, escape, gate_line, input_gradient
 
 CONVENTIONS = {
     "pytorch": "PyTorch's GRU (nn.GRU): the reset gate r acts after the product, r ⊙ (W_hn·h + b_hn); "
     "z is the share kept of the OLD state hₜ₋₁ (as in Cho et al. 2014 and Keras).",
     "tutorial": "The tutorial GRU (Chung et al. 2014, Olah 2015): the reset gate r acts before the "
-    "product, W_hn·(r ⊙ h); z is the share of the NEW content h̃ₜ, i.e. 1 − the z of PyTorch and "
-    "Cho et al. (same parameters as nn.GRU, which has no such mode).",
+    "product, W_hn·(r ⊙ h); z is the share of the NEW content h̃ₜ, the role 1 − z plays in PyTorch and "
+    "Cho et al. With nn.GRU's parameters (it has no such mode) this is another cell: the same z values "
+    "mix the other way round.",
 }
 
 
@@ -68,7 +69,6 @@ class GRU(Cell):
     label = "GRU"
     colour = "#009E73"  # bluish green
     dash = "dash"
-    reference = "Cho et al. (2014); Chung et al. (2014); torch.nn.GRU"
     trace_arrays = 18
     rows = ("r", "z", "n")
     gates = ("r", "z", "n")
@@ -89,15 +89,26 @@ class GRU(Cell):
         return "1 − z" if self.tutorial else "z"
 
     @property
+    def reference(self) -> str:  # the sources of the convention shown, not of the other one
+        if self.tutorial:
+            return "Chung et al. (2014); Olah (2015); the parameters of torch.nn.GRU"
+        return ("torch.nn.GRU; Cho et al. (2014), whose z also keeps the old state (their reset acts "
+                "before W_hn)")
+
+    @property
     def carry_label(self) -> str:
         return "∏ (1 − z_k): the direct path" if self.tutorial else "∏ z_k: the direct path"
 
     @property
     def paths(self) -> tuple[BackwardPath, ...]:
         keep = r"(1 - z_{t})" if self.tutorial else r"z_{t}"
+        rz = r"W_{hr}^{\top} \delta a^r_{t} + W_{hz}^{\top} \delta a^z_{t}"
+        # n's recurrent input is multiplied by r (after W_hn in PyTorch's GRU, before it in the tutorial's)
+        gates = (r"r_{t} \odot (W_{hn}^{\top} \delta a^n_{t}) + " + rz if self.tutorial
+                 else rz + r" + W_{hn}^{\top} (\delta a^n_{t} \odot r_{t})")
         return (
             BackwardPath("direct", "the direct path", r"\delta h_{t} \odot " + keep),
-            BackwardPath("gates", "through the gates", r"W_{hh}^{\top} \delta a_{t}"),
+            BackwardPath("gates", "through the gates", gates),
         )
 
     def convention(self) -> str:
@@ -341,7 +352,7 @@ class GRU(Cell):
                 r"\delta a^n_t = \delta h_t \odot z_t \odot (1 - \tilde{h}_t^2)",
                 rf"\delta a^z_t = \delta h_t \odot (\tilde{{h}}_t - h_{{{prv}}}) \odot z_t (1 - z_t)",
                 rf"\delta a^r_t = (W_{{hn}}^{{\top}} \delta a^n_t) \odot h_{{{prv}}} \odot r_t (1 - r_t)",
-                r"\frac{\partial L}{\partial x_t} = W_{ih}^{\top}\, \delta a_t",
+                input_gradient(r"\delta a_t", self.spec.bidirectional),
             ]
         b_hn = " + b_{hn}" if self.spec.bias else ""
         return [
@@ -351,14 +362,16 @@ class GRU(Cell):
             r"\delta a^n_t = \delta h_t \odot (1 - z_t) \odot (1 - n_t^2)",
             rf"\delta a^z_t = \delta h_t \odot (h_{{{prv}}} - n_t) \odot z_t (1 - z_t)",
             rf"\delta a^r_t = \delta a^n_t \odot (W_{{hn}} h_{{{prv}}}{b_hn}) \odot r_t (1 - r_t)",
-            r"\frac{\partial L}{\partial x_t} = W_{ih}^{\top}\, \delta a_t",
+            input_gradient(r"\delta a_t", self.spec.bidirectional),
         ]
 
     def step_templates(self, clamped=frozenset()) -> list[str]:
         lines = [gate_line("r", r"\sigma", "r" in clamped), gate_line("z", r"\sigma", "z" in clamped),
                  gate_line("n", r"\tanh", "n" in clamped, self.symbol("n"))]
         cand = escape(self.symbol("n")) + "_{{{t}}}"
-        end = r"= {h}" + (r" \quad \text{{(clamped)}}" if "h" in clamped else "")
+        end = r"= {h}"
+        if "h" in clamped:  # the clamped value alone: the update's arithmetic gives another number
+            return lines + [clamped_line("h")]
         if self.tutorial:
             return lines + [
                 r"h_{{{t}}} = (1 - z_{{{t}}})\,h_{{{tp}}} + z_{{{t}}}\," + cand,
@@ -375,13 +388,18 @@ class GRU(Cell):
         values = {k: q[k] for k in self.rows} | {f"a_{k}": q[f"a_{k}"] for k in self.rows}
         return values | {"h_prev": q["h_prev"], "h": q["h"]}
 
-    def backward_templates(self, last: bool = False) -> list[str]:
+    def backward_templates(self, last=False, clamped=frozenset(), clamped_next=frozenset()) -> list[str]:
         head = r"\delta h_{{{t}}} = \partial \ell_{{{t}}} / \partial h_{{{t}}}"
         keep = r"(1 - z_{{{tn}}})" if self.tutorial else r"z_{{{tn}}}"
-        first = [head + " = {dh}"] if last else [
-            head + r" + \delta h_{{{tn}}} \, " + keep + r" + (\text{{through the gates of }} {tn})",
-            r"= {dh_direct} + {from_direct:p} + {from_gates:p} = {dh}",
-        ]
+        gates = r"(\text{{through the gates of }} {tn})"
+        if last:
+            first = [head + " = {dh}"]
+        elif "h" in clamped_next:  # h_{t+1} is a constant: no direct path from it
+            first = [head + " + " + gates + r" \quad \text{{(h clamped at step {tn}: no direct path)}}",
+                     r"= {dh_direct} + {from_gates:p} = {dh}"]
+        else:
+            first = [head + r" + \delta h_{{{tn}}} \, " + keep + " + " + gates,
+                     r"= {dh_direct} + {from_direct:p} + {from_gates:p} = {dh}"]
         return first + [
             r"\delta a^r_{{{t}}} = {da_r}, \quad \delta a^z_{{{t}}} = {da_z}, \quad \delta a^n_{{{t}}} = {da_n}"
         ]

@@ -41,7 +41,7 @@ from .base import (
     torch_affine,
     unchanged,
 )
-from .text import affine, gate_line
+from .text import affine, clamped_line, gate_line, input_gradient
 
 
 class LSTM(Cell):
@@ -285,27 +285,29 @@ class LSTM(Cell):
             rf"\delta a^f_t = \delta c_t \odot c_{{{prv}}} \odot f_t (1 - f_t)",
             r"\delta a^g_t = \delta c_t \odot i_t \odot (1 - g_t^2)",
             rf"\delta a^o_t = {dm} \odot \tanh(c_t) \odot o_t (1 - o_t)",
-            r"\frac{\partial L}{\partial x_t} = W_{ih}^{\top}\, \delta a_t, \quad"
+            input_gradient(r"\delta a_t", self.spec.bidirectional) + r", \quad"
             r" \delta a_t = [\delta a^i_t; \delta a^f_t; \delta a^g_t; \delta a^o_t]",
         ]
 
     def step_templates(self, clamped=frozenset()) -> list[str]:
         lines = [gate_line(k, r"\sigma" if k in self.sigmoid_gates else r"\tanh", k in clamped)
                  for k in self.rows]
-        lines += [
+        # A clamped state shows its value alone: the update's arithmetic gives another number.
+        lines += [clamped_line("c")] if "c" in clamped else [
             r"c_{{{t}}} = f_{{{t}}}\,c_{{{tp}}} + i_{{{t}}}\,g_{{{t}}}",
             r"= {f} \cdot {c_prev:p} + {i} \cdot {g:p}",
-            r"= {c}" + (r" \quad \text{{(clamped)}}" if "c" in clamped else ""),
+            r"= {c}",
         ]
         if self.spec.proj_size:
+            then = ", then clamped where set" if "h" in clamped else ""
             return lines + [
                 r"m_{{{t}}} = o_{{{t}}} \tanh(c_{{{t}}}) = {o} \cdot \tanh({c}) = {m}",
-                r"h_{{{t}}} = W_{{hr}}\, m_{{{t}}} \quad \text{{(projection to {proj} units)}}",
+                r"h_{{{t}}} = W_{{hr}}\, m_{{{t}}} \quad \text{{(projection to {proj} units" + then + ")}}",
             ]
-        return lines + [
+        return lines + ([clamped_line("h")] if "h" in clamped else [
             r"h_{{{t}}} = o_{{{t}}} \tanh(c_{{{t}}}) = {o} \cdot \tanh({c})",
-            r"= {h}" + (r" \quad \text{{(clamped)}}" if "h" in clamped else ""),
-        ]
+            r"= {h}",
+        ])
 
     def slots(self, q, p) -> dict[str, np.ndarray]:
         values = {k: q[k] for k in self.rows} | {f"a_{k}": q[f"a_{k}"] for k in self.rows}
@@ -314,21 +316,30 @@ class LSTM(Cell):
             values["h"] = q["h"]
         return values
 
-    def backward_templates(self, last: bool = False) -> list[str]:
-        dm = r"(W_{{hr}}^{{\top}} \delta h_{{{t}}})" if self.spec.proj_size else r"\delta h_{{{t}}}"
+    def backward_templates(self, last=False, clamped=frozenset(), clamped_next=frozenset()) -> list[str]:
+        # A clamped h_t passes nothing back (its clamped units are masked out of dh); a clamped
+        # c_{t+1} cuts the highway from t+1.
+        dh = r"\delta h_{{{t}}}"
+        if "h" in clamped:
+            dh = r"(\delta h_{{{t}}} \odot \mathbb{{1}}_{{\text{{free}}}})"
+        dm = r"(W_{{hr}}^{{\top}} " + dh + ")" if self.spec.proj_size else dh
         dc_line = r"\delta c_{{{t}}} = " + dm + r" \, o_{{{t}}} (1 - \tanh^2 c_{{{t}}})"
-        if last:
-            return [
-                r"\delta h_{{{t}}} = \partial \ell_{{{t}}} / \partial h_{{{t}}} = {dh}",
-                dc_line,
-                r"= {dm} \cdot {o:p} \cdot (1 - \tanh^2({c})) = {dc}",
-            ]
-        return [
-            r"\delta h_{{{t}}} = \partial \ell_{{{t}}} / \partial h_{{{t}}} + W_{{hh}}^{{\top}} \delta a_{{{tn}}}",
+        highway = not last and "c" not in clamped_next
+        notes = ["h clamped: its clamped units pass nothing"] if "h" in clamped else []
+        if not last and not highway:
+            notes.append("c clamped at step {tn}: no path back")
+        note = r" \quad \text{{(" + "; ".join(notes) + ")}}" if notes else ""
+        head = r"\delta h_{{{t}}} = \partial \ell_{{{t}}} / \partial h_{{{t}}}"
+        first = [head + " = {dh}"] if last else [
+            head + r" + W_{{hh}}^{{\top}} \delta a_{{{tn}}}",
             r"= {dh_direct} + {from_gates:p} = {dh}",
-            dc_line + r" + \delta c_{{{tn}}} \, f_{{{tn}}}",
-            r"= {dm} \cdot {o:p} \cdot (1 - \tanh^2({c})) + {from_highway:p} = {dc}",
         ]
+        if highway:
+            return first + [
+                dc_line + r" + \delta c_{{{tn}}} \, f_{{{tn}}}" + note,
+                r"= {dm} \cdot {o:p} \cdot (1 - \tanh^2({c})) + {from_highway:p} = {dc}",
+            ]
+        return first + [dc_line + note, r"= {dm} \cdot {o:p} \cdot (1 - \tanh^2({c})) = {dc}"]
 
     def backward_slots(self, q, p) -> dict[str, np.ndarray]:
         dh = q["dh"] * q["keep_h"] if "keep_h" in q else q["dh"]

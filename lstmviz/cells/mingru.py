@@ -38,7 +38,7 @@ from .base import (
     split_rows,
     unchanged,
 )
-from .text import affine, gate_line
+from .text import affine, clamped_line, gate_line, input_gradient
 
 
 class MinGRU(Cell):
@@ -147,26 +147,29 @@ class MinGRU(Cell):
             rf"\delta h_t = \frac{{\partial \ell_t}}{{\partial h_t}} + \delta h_{{{nxt}}} \odot (1 - z_{{{nxt}}})",
             rf"\delta a^z_t = \delta h_t \odot (\tilde{{h}}_t - h_{{{prv}}}) \odot z_t (1 - z_t),"
             r" \quad \delta \tilde{h}_t = \delta h_t \odot z_t",
-            r"\frac{\partial L}{\partial x_t} = W_{ih}^{\top}\, [\delta a^z_t; \delta \tilde{h}_t]",
+            input_gradient(r"[\delta a^z_t; \delta \tilde{h}_t]", self.spec.bidirectional),
         ]
 
     def step_templates(self, clamped=frozenset()) -> list[str]:
-        end = r"= {h}" + (r" \quad \text{{(clamped)}}" if "h" in clamped else "")
-        return [
-            gate_line("z", r"\sigma", "z" in clamped),
-            gate_line("n", "", "n" in clamped, self.symbol("n")),
+        gates = [gate_line("z", r"\sigma", "z" in clamped),
+                 gate_line("n", "", "n" in clamped, self.symbol("n"))]
+        if "h" in clamped:  # the clamped value alone: the update's arithmetic gives another number
+            return gates + [clamped_line("h")]
+        return gates + [
             r"h_{{{t}}} = (1 - z_{{{t}}})\,h_{{{tp}}} + z_{{{t}}}\,\tilde{{h}}_{{{t}}}",
             r"= (1 - {z:p}) \cdot {h_prev:p} + {z} \cdot {n:p}",
-            end,
+            r"= {h}",
         ]
 
     def slots(self, q, p) -> dict[str, np.ndarray]:
         return {"a_z": q["a_z"], "z": q["z"], "n": q["n"], "h_prev": q["h_prev"], "h": q["h"]}
 
-    def backward_templates(self, last: bool = False) -> list[str]:
+    def backward_templates(self, last=False, clamped=frozenset(), clamped_next=frozenset()) -> list[str]:
         head = r"\delta h_{{{t}}} = \partial \ell_{{{t}}} / \partial h_{{{t}}}"
         if last:
             return [head + " = {dh}"]
+        if "h" in clamped_next:  # h_{t+1} is a constant: nothing comes back from it
+            return [head + r" = {dh} \quad \text{{(h clamped at step {tn}: no path back)}}"]
         return [
             head + r" + \delta h_{{{tn}}} \, (1 - z_{{{tn}}})",
             r"= {dh_direct} + {from_direct:p} = {dh}",

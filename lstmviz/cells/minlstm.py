@@ -38,7 +38,7 @@ from .base import (
     split_rows,
     unchanged,
 )
-from .text import affine, gate_line
+from .text import affine, clamped_line, gate_line, input_gradient
 
 F, I = "f'", "i'"  # the normalised gates
 
@@ -190,11 +190,10 @@ class MinLSTM(Cell):
             r" \quad \delta \tilde{h}_t = \delta h_t \odot i'_t",
             r"\delta a^f_t = (\delta f'_t - \delta i'_t) \odot \frac{i_t}{(f_t + i_t)^2} \odot f_t (1 - f_t)",
             r"\delta a^i_t = (\delta i'_t - \delta f'_t) \odot \frac{f_t}{(f_t + i_t)^2} \odot i_t (1 - i_t)",
-            r"\frac{\partial L}{\partial x_t} = W_{ih}^{\top}\, [\delta a^f_t; \delta a^i_t; \delta \tilde{h}_t]",
+            input_gradient(r"[\delta a^f_t; \delta a^i_t; \delta \tilde{h}_t]", self.spec.bidirectional),
         ]
 
     def step_templates(self, clamped=frozenset()) -> list[str]:
-        end = r"= {h}" + (r" \quad \text{{(clamped)}}" if "h" in clamped else "")
         clamp_note = r" \quad \text{{(clamped)}}"
         norm = [
             r"f'_{{{t}}} = {fp}" + clamp_note if F in clamped
@@ -207,19 +206,24 @@ class MinLSTM(Cell):
             gate_line("i", r"\sigma", "i" in clamped),
             *norm,
             gate_line("n", "", "n" in clamped, self.symbol("n")),
-            r"h_{{{t}}} = f'_{{{t}}}\,h_{{{tp}}} + i'_{{{t}}}\,\tilde{{h}}_{{{t}}}",
-            r"= {fp} \cdot {h_prev:p} + {ip} \cdot {n:p}",
-            end,
+            # a clamped h: its value alone (the update's arithmetic gives another number)
+            *([clamped_line("h")] if "h" in clamped else [
+                r"h_{{{t}}} = f'_{{{t}}}\,h_{{{tp}}} + i'_{{{t}}}\,\tilde{{h}}_{{{t}}}",
+                r"= {fp} \cdot {h_prev:p} + {ip} \cdot {n:p}",
+                r"= {h}",
+            ]),
         ]
 
     def slots(self, q, p) -> dict[str, np.ndarray]:
         return {"a_f": q["a_f"], "f": q["f"], "a_i": q["a_i"], "i": q["i"], "fp": q[F], "ip": q[I],
                 "n": q["n"], "h_prev": q["h_prev"], "h": q["h"]}
 
-    def backward_templates(self, last: bool = False) -> list[str]:
+    def backward_templates(self, last=False, clamped=frozenset(), clamped_next=frozenset()) -> list[str]:
         head = r"\delta h_{{{t}}} = \partial \ell_{{{t}}} / \partial h_{{{t}}}"
         if last:
             return [head + " = {dh}"]
+        if "h" in clamped_next:  # h_{t+1} is a constant: nothing comes back from it
+            return [head + r" = {dh} \quad \text{{(h clamped at step {tn}: no path back)}}"]
         return [head + r" + \delta h_{{{tn}}} \, f'_{{{tn}}}", r"= {dh_direct} + {from_direct:p} = {dh}"]
 
     def backward_slots(self, q, p) -> dict[str, np.ndarray]:

@@ -31,7 +31,7 @@ from .base import (
     torch_affine,
     unchanged,
 )
-from .text import affine
+from .text import affine, input_gradient
 
 
 class RNN(Cell):
@@ -137,7 +137,7 @@ class RNN(Cell):
             rf"\Big\|\frac{{\partial h_{end}}}{{\partial h_t}}\Big\| \le {span}"
             rf" \|\operatorname{{diag}}(\phi'(a_k))\|\,\|W_{{hh}}\|"
             rf" \le (\gamma\, \sigma_{{\max}}(W_{{hh}}))^{{{power}}}, \quad \gamma = 1",
-            r"\frac{\partial L}{\partial x_t} = W_{ih}^{\top}\, \delta a_t",
+            input_gradient(r"\delta a_t", self.spec.bidirectional),
         ]
 
     def step_templates(self, clamped=frozenset()) -> list[str]:
@@ -149,13 +149,15 @@ class RNN(Cell):
     def slots(self, q, p) -> dict[str, np.ndarray]:
         return {"a_h": q["a_h"], "h": q["h"]}
 
-    def backward_templates(self, last: bool = False) -> list[str]:
+    def backward_templates(self, last=False, clamped=frozenset(), clamped_next=frozenset()) -> list[str]:
         slope = r"\mathbb{{1}}[a_{{{t}}} > 0]" if self.relu else r"(1 - h_{{{t}}}^2)"
         head = r"\delta h_{{{t}}} = \partial \ell_{{{t}}} / \partial h_{{{t}}}"
         first = [head + " = {dh}"] if last else [
             head + r" + W_{{hh}}^{{\top}} \delta a_{{{tn}}}",
             r"= {dh_direct} + {from_gates:p} = {dh}",
         ]
+        if "h" in clamped:  # h_t is a constant: nothing reaches a_t
+            return first + [r"\delta a_{{{t}}} = {da} \quad \text{{(h clamped: a constant)}}"]
         return first + [r"\delta a_{{{t}}} = \delta h_{{{t}}} \, " + slope + r" = {dh} \cdot {slope:p} = {da}"]
 
     def backward_slots(self, q, p) -> dict[str, np.ndarray]:

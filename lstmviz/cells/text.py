@@ -29,6 +29,12 @@ def affine(row: str, bias: bool, recurrent: bool = True) -> str:
     return " + ".join(parts)
 
 
+def input_gradient(delta: str, bidirectional: bool) -> str:
+    """``dL/dx_t = W_ih^T delta``: a bidirectional layer's input gets this from both directions."""
+    both = r"\sum_{\text{both directions}} " if bidirectional else ""
+    return r"\frac{\partial L}{\partial x_t} = " + both + r"W_{ih}^{\top}\, " + delta
+
+
 def gate_line(letter: str, activation: str, clamped: bool, symbol: str | None = None,
               slot: str | None = None) -> str:
     """Template of one gate at one step: ``f_{5} = \\sigma(2.063) = 0.8872``.
@@ -43,6 +49,11 @@ def gate_line(letter: str, activation: str, clamped: bool, symbol: str | None = 
     if not activation:
         return name + " = {" + slot + "}"
     return name + " = " + escape(activation) + "({a_" + slot + "}) = {" + slot + "}"
+
+
+def clamped_line(name: str) -> str:
+    """Template of a state replaced by a clamp: its value alone (the update it replaced is not it)."""
+    return escape(name) + "_{{{t}}} = {" + name + r"} \quad \text{{(clamped)}}"
 
 
 def number(value: float) -> str:
