@@ -103,7 +103,7 @@ def smallest_normal(trace: Trace) -> float:
     return float(np.finfo(trace.x.dtype).tiny)
 
 
-def _plottable(values: np.ndarray, *, log: bool = False, tiny: float = 0.0) -> tuple[np.ndarray, int, int]:
+def plottable(values: np.ndarray, *, log: bool = False, tiny: float = 0.0) -> tuple[np.ndarray, int, int]:
     """A copy with non-finite values (and, for a log scale, values <= ``tiny``) as NaN; their counts.
 
     float32 on a linear scale; float64 on a log scale, where a norm may pass float32's range.
@@ -116,16 +116,20 @@ def _plottable(values: np.ndarray, *, log: bool = False, tiny: float = 0.0) -> t
     return out, int(bad.sum()), int(low.sum())
 
 
-def _blank_notes(nonfinite: int, low: int = 0, tiny: float = 0.0) -> list[str]:
+def blank_notes(nonfinite: int, low: int = 0, tiny: float = 0.0) -> list[str]:
     notes = []
     if nonfinite:
-        notes.append(f"{nonfinite:,} values are inf/NaN (exploded) and left blank")
+        notes.append(f"{_values(nonfinite)} inf/NaN (exploded) and left blank")
     if low:
         notes.append(
-            f"{low:,} values are 0 or underflow below {tiny:.1e} (the number format's smallest normal "
+            f"{_values(low)} 0 or underflow below {tiny:.1e} (the number format's smallest normal "
             "number): not drawn on the log scale"
         )
     return notes
+
+
+def _values(count: int) -> str:
+    return "1 value is" if count == 1 else f"{count:,} values are"
 
 
 def _unit_window(size: int, most: int = MAX_UNITS) -> tuple[int, str]:
@@ -263,7 +267,7 @@ def state_heatmaps(
     times = np.arange(0, trace.steps, width, dtype=np.float32) + (width - 1) / 2
     heatmaps, blank = [], 0
     for quantity, axis in zip(quantities, axes, strict=True):
-        values, nonfinite, _ = _plottable(layer_array(lt, quantity)[:, :shown])
+        values, nonfinite, _ = plottable(layer_array(lt, quantity)[:, :shown])
         blank += nonfinite
         heatmaps.append(
             go.Heatmap(
@@ -281,7 +285,7 @@ def state_heatmaps(
     if t is not None:
         layout["shapes"] = [cursor(t)]
     title = f"{cell_label(trace)}: gates and states over time"
-    notes = [where_label(trace, layer, direction), unit_note, _bin_note(width), *_blank_notes(blank)]
+    notes = [where_label(trace, layer, direction), unit_note, _bin_note(width), *blank_notes(blank)]
     fig = go.Figure(heatmaps, layout)
     return finish_layout(fig, title_block(title, notes), max(280, 100 + panel_height * len(quantities)))
 
@@ -350,12 +354,12 @@ def gate_bars(trace: Trace, t: int, layer: int = 0, direction: int = 0) -> go.Fi
     fig = go.Figure()
     blank = 0
     for gate, series in values.items():
-        bar, nonfinite, _ = _plottable(series[t, :shown])
+        bar, nonfinite, _ = plottable(series[t, :shown])
         blank += nonfinite
         fig.add_trace(go.Bar(x=np.arange(shown), y=bar, name=gate,
                              marker={"color": gate_colour(gate), "pattern": {"shape": gate_pattern(gate)}}))
     title = f"{cell_label(trace)}: {'gates' if lt.gates else 'h'} at t = {t}"
-    notes = [where_label(trace, layer, direction), unit_note, *_blank_notes(blank)]
+    notes = [where_label(trace, layer, direction), unit_note, *blank_notes(blank)]
     bounded = all(np.all(np.abs(v[t, :shown][np.isfinite(v[t, :shown])]) <= 1) for v in values.values())
     fig.update_yaxes(range=[-1.05, 1.05] if bounded else None, title_text="value")
     fig.update_xaxes(title_text="unit", tickformat="d", dtick=1 if shown <= 16 else None)
@@ -382,11 +386,11 @@ def unit_lines(
     for row, (quantity, axis) in enumerate(zip(quantities, axes, strict=True)):
         array = layer_array(lt, quantity)
         for k, unit in enumerate(units):
-            values, nonfinite, _ = _plottable(array[:, unit] if unit < array.shape[1] else np.full(len(array), np.nan))
+            values, nonfinite, _ = plottable(array[:, unit] if unit < array.shape[1] else np.full(len(array), np.nan))
             blank += nonfinite
             lines.append(_line(values, stride, name=f"unit {unit}", legendgroup=f"unit {unit}",
                                showlegend=row == 0, line={"color": palette[k], "dash": dashes[k]}, **axis))
-    notes = [where_label(trace, layer, direction), _stride_note(stride), *_blank_notes(blank)]
+    notes = [where_label(trace, layer, direction), _stride_note(stride), *blank_notes(blank)]
     title = f"{cell_label(trace)}: chosen units over time"
     return finish_layout(go.Figure(lines, layout), title_block(title, notes), max(300, 110 + 120 * len(quantities)))
 
@@ -454,7 +458,7 @@ def gradient_norms(
             continue
         tiny = max(tiny, smallest_normal(trace))
         norms = row_norms(array)
-        values, nonfinite, under = _plottable(norms, log=True, tiny=smallest_normal(trace))
+        values, nonfinite, under = plottable(norms, log=True, tiny=smallest_normal(trace))
         blank, low, steps = blank + nonfinite, low + under, max(steps, len(values))
         cell = trace.cell
         fig.add_trace(_line(values, _stride(len(values)), name=series_label(key, trace),
@@ -475,7 +479,7 @@ def gradient_norms(
     first = next(iter(traces.values()), None)
     where = where_label(first, layer, direction) if first is not None and quantity != "x" else ""
     loss = f"loss: {'last step' if first is None or first.loss_kind == 'last' else 'all steps'}"
-    notes = [loss, where, _stride_note(_stride(steps)), *_blank_notes(blank, low, tiny)]
+    notes = [loss, where, _stride_note(_stride(steps)), *blank_notes(blank, low, tiny)]
     if mark_horizons:
         notes.append("× = gradient horizon: ‖δh_t‖ first below 10⁻³ of its value at T")
     return finish_layout(fig, title_block(_GRADIENT_NAMES[quantity], notes), height)
@@ -495,7 +499,7 @@ def gradient_heatmap(trace: Trace, layer: int = 0, direction: int = 0,
     shown, unit_note = _unit_window(lt.grad_h.shape[1])
     width = _time_bins(trace.steps, FIGURE_VALUES // shown)
     tiny = smallest_normal(trace)
-    magnitude, nonfinite, low = _plottable(np.abs(lt.grad_h[:, :shown]), log=True, tiny=tiny)
+    magnitude, nonfinite, low = plottable(np.abs(lt.grad_h[:, :shown]), log=True, tiny=tiny)
     with np.errstate(divide="ignore", invalid="ignore"):
         logs = np.log10(_bin_mean(magnitude, width, np.float64))
     times = np.arange(0, trace.steps, width, dtype=np.float32) + (width - 1) / 2
@@ -510,7 +514,7 @@ def gradient_heatmap(trace: Trace, layer: int = 0, direction: int = 0,
     )
     fig.update_xaxes(**time_axis(trace.steps, characters))
     fig.update_yaxes(title_text="unit")
-    notes = [where_label(trace, layer, direction), unit_note, _bin_note(width), *_blank_notes(nonfinite, low, tiny)]
+    notes = [where_label(trace, layer, direction), unit_note, _bin_note(width), *blank_notes(nonfinite, low, tiny)]
     return finish_layout(fig, title_block(f"{cell_label(trace)}: |δh_t| per unit", notes), 360)
 
 
@@ -537,7 +541,7 @@ def jacobian_figure(norms: Mapping[str, JacobianNorms], cells: Mapping[str, Trac
         if not jn.computed.all():
             windows.append(f"{label} {int(jn.computed.sum()):,}")
         for name, series, dash, width in lines:
-            values, nonfinite, under = _plottable(series, log=True, tiny=tiny)
+            values, nonfinite, under = plottable(series, log=True, tiny=tiny)
             skipped = int((~jn.computed).sum()) if series is jn.to_last else 0
             blank, low, steps = blank + nonfinite - skipped, low + under, max(steps, len(values))
             fig.add_trace(_line(values, _stride(len(values)), name=name,
@@ -547,5 +551,5 @@ def jacobian_figure(norms: Mapping[str, JacobianNorms], cells: Mapping[str, Trac
     notes = ["s = h, or (h, c) for the LSTM", _stride_note(_stride(steps))]
     if windows:
         notes.append(f"computed for the last steps only (cost grows as steps × size³): {', '.join(windows)}")
-    notes += _blank_notes(blank, low, tiny)
+    notes += blank_notes(blank, low, tiny)
     return finish_layout(fig, title_block("How fast the state forgets: ‖∂s_T/∂s_t‖", notes), 460)

@@ -49,6 +49,7 @@ from .limits import (
 )
 from .model import Model, ModelSettings, ModelSpec, check_int, check_real
 from .tasks import NEXT_STEP_TASKS, TASKS, TaskInfo, TrainingError, batch, probe_sequence, task_info
+from .summaries import row_norms
 from .trace import trace
 
 SIZE_MODES = ("equal_hidden", "equal_params")
@@ -138,7 +139,7 @@ class Snapshot:
     loss: float  # on the fixed evaluation batch
     accuracy: float  # on the fixed evaluation batch
     model: Model
-    grad_norms: np.ndarray = field(repr=False)  # (T,) ||dL/dh_t|| of the top layer on the probe
+    grad_norms: np.ndarray = field(repr=False)  # (T,) ||dL/dh_t|| of the top layer on the probe, float64
     readout_weight: np.ndarray = field(repr=False)  # (outputs, H_out): scores = W h + b
     readout_bias: np.ndarray = field(repr=False)  # (outputs,)
 
@@ -427,14 +428,15 @@ class _CellTrainer:
         with torch.no_grad():
             loss, accuracy = self._loss_and_accuracy(self._scores(evaluation[0]), evaluation[1])
         model = self.model()
-        top = trace(model, probe_x, loss="last").layers[-1][0]
+        # float64: the probe's gradients fall far below float32's range within a few hundred steps
+        top = trace(model, probe_x, loss="last", dtype="float64").layers[-1][0]
         self.snapshots.append(
             Snapshot(
                 step=step,
                 loss=float(loss),
                 accuracy=accuracy,
                 model=model,
-                grad_norms=np.linalg.norm(top.grad_h.astype(np.float64), axis=1),
+                grad_norms=row_norms(top.grad_h),
                 readout_weight=self.readout.weight.detach().to(torch.float64).numpy().copy(),
                 readout_bias=self.readout.bias.detach().to(torch.float64).numpy().copy(),
             )

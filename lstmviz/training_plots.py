@@ -9,6 +9,10 @@
   cell on one absolute colour scale;
 - :func:`snapshot_profile_figure`: the same norms at one snapshot, one line per cell;
 - :func:`grad_norm_figure`: the total gradient norm of every training step, before clipping.
+
+Log axes leave out what is not a number on them: zeros and underflow below the smallest normal
+number of the format the value was computed in (float32 for training, float64 for the probe), and
+inf/NaN. Each figure counts what it leaves out in its title.
 """
 
 from __future__ import annotations
@@ -19,10 +23,16 @@ from plotly.subplots import make_subplots
 
 from .cells import REGISTRY
 from .palette import GRADIENT_SCALE
-from .training import REGRESSION_TOLERANCE, TrainingResult
+from .plots import blank_notes, plottable
+from .training import REGRESSION_TOLERANCE, CellResult, TrainingResult
 
 LOG_SPAN = 12.0
 """Decades shown below the largest gradient norm; smaller norms get the lowest colour."""
+
+TRAINING_TINY = float(np.finfo(np.float32).tiny)
+"""Training runs in float32: a loss or gradient norm at or below this is zero or underflow."""
+PROBE_TINY = float(np.finfo(np.float64).tiny)
+"""The probe is traced in float64."""
 
 _MARGIN = {"l": 60, "r": 20, "t": 60, "b": 50}
 DECADES = {"type": "log", "exponentformat": "power", "dtick": 1, "minor": {"showgrid": False}}
@@ -63,11 +73,16 @@ def curves_figure(result: TrainingResult, selected_step: int | None = None) -> g
     )
     window = max(1, result.steps_done // 50)
     steps = np.arange(1, result.steps_done + 1)
+    blank = low = 0
     for cell, run in result.cells.items():
         colour, label = REGISTRY[cell].colour, _label(cell)
         snap_steps = [snap.step for snap in run.snapshots]
+        train_loss, bad_train, low_train = _per_step(run, run.train_loss)
+        eval_loss, bad_eval, low_eval = plottable([snap.loss for snap in run.snapshots], log=True,
+                                                   tiny=TRAINING_TINY)
+        blank, low = blank + bad_train + bad_eval, low + low_train + low_eval
         for col, batch, evaluated in (
-            (1, run.train_loss, [snap.loss for snap in run.snapshots]),
+            (1, train_loss, eval_loss),
             (2, run.train_accuracy, [snap.accuracy for snap in run.snapshots]),
         ):
             fig.add_trace(
@@ -113,10 +128,15 @@ def curves_figure(result: TrainingResult, selected_step: int | None = None) -> g
         height=360,
         margin=_MARGIN,
         legend={"orientation": "h", "y": -0.2},
-        title={"text": f"{result.task.label}, length {result.task.length}: lines = evaluation "
-               "batch at each snapshot, faint = training batches", "font": {"size": 14}},
+        title=_title(f"{result.task.label}, length {result.task.length}: lines = evaluation batch at each "
+                     "snapshot, faint = training batches", blank_notes(blank, low, TRAINING_TINY)),
     )
     return fig
+
+
+def _title(main: str, notes: list[str]) -> dict:
+    sub = "".join(f"<br><span style='font-size:12px'>{note}</span>" for note in notes)
+    return {"text": main + sub, "font": {"size": 14}}
 
 
 def _loss_title(result: TrainingResult) -> str:
@@ -138,7 +158,8 @@ def gradient_horizon_figure(result: TrainingResult, selected_step: int | None = 
     """
     cells = list(result.cells)
     maps = {cell: result.cells[cell].grad_heatmap() for cell in cells}
-    logs = {cell: _log10(values) for cell, values in maps.items()}
+    drawable = {cell: plottable(values, log=True, tiny=PROBE_TINY) for cell, values in maps.items()}
+    logs = {cell: np.log10(values) for cell, (values, _, _) in drawable.items()}
     if normalise:
         logs = {cell: values - _row_max(values) for cell, values in logs.items()}
     finite = np.concatenate([v[np.isfinite(v)] for v in logs.values()] or [np.zeros(0)])
@@ -174,14 +195,14 @@ def gradient_horizon_figure(result: TrainingResult, selected_step: int | None = 
     fig.update_xaxes(title_text="timestep t of the probe sequence")
     fig.update_yaxes(title_text="training step", row=1, col=1)
     scale = "log10 (‖∂L/∂h_t‖ / row max)" if normalise else "log10 ‖∂L/∂h_t‖"
+    notes = (["each row relative to its largest value"] if normalise else []) + blank_notes(
+        sum(bad for _, bad, _ in drawable.values()), sum(low for _, _, low in drawable.values()), PROBE_TINY)
     fig.update_layout(
         height=380,
         margin=_MARGIN,
         coloraxis={"colorscale": GRADIENT_SCALE, "cmin": bottom, "cmax": top, "colorbar": {"title": {"text": scale}}},
-        title={"text": "Gradient horizon: how far back ∂L/∂h_t reaches, at each snapshot "
-               "(L = Σ h_T of the top layer on the probe sequence)"
-               + ("<br><span style='font-size:12px'>each row relative to its largest value</span>"
-                  if normalise else ""), "font": {"size": 14}},
+        title=_title("Gradient horizon: how far back ∂L/∂h_t reaches, at each snapshot "
+                     f"(L = Σ h_T of the top layer on the probe sequence; {LOG_SPAN:g} decades shown)", notes),
     )
     return fig
 
@@ -197,12 +218,14 @@ def snapshot_profile_figure(result: TrainingResult, index: int) -> go.Figure:
     fig = go.Figure()
     step = result.snapshot_steps[index]
     timesteps = np.arange(result.probe_x.shape[0])
+    blank = low = 0
     for cell, run in result.cells.items():
-        values = run.snapshots[index].grad_norms
+        values, bad, under = plottable(run.snapshots[index].grad_norms, log=True, tiny=PROBE_TINY)
+        blank, low = blank + bad, low + under
         fig.add_trace(
             go.Scatter(
                 x=timesteps,
-                y=np.where(values > 0, values, np.nan),
+                y=values,
                 mode="lines",
                 name=_label(cell),
                 line={**_style(cell), "width": 2},
@@ -215,7 +238,7 @@ def snapshot_profile_figure(result: TrainingResult, index: int) -> go.Figure:
         height=300,
         margin=_MARGIN,
         legend={"orientation": "h", "y": -0.25},
-        title={"text": f"At training step {step}: gradient reaching each timestep", "font": {"size": 14}},
+        title=_title(f"At training step {step}: gradient reaching each timestep", blank_notes(blank, low, PROBE_TINY)),
     )
     return fig
 
@@ -225,11 +248,14 @@ def grad_norm_figure(result: TrainingResult) -> go.Figure:
     fig = go.Figure()
     window = max(1, result.steps_done // 100)
     steps = np.arange(1, result.steps_done + 1)
+    blank = low = 0
     for cell, run in result.cells.items():
+        norms, bad, under = _per_step(run, run.grad_norm)
+        blank, low = blank + bad, low + under
         fig.add_trace(
             go.Scatter(
                 x=steps,
-                y=smooth(run.grad_norm, window),
+                y=smooth(norms, window),
                 mode="lines",
                 name=_label(cell),
                 line={**_style(cell), "width": 1.5},
@@ -246,13 +272,15 @@ def grad_norm_figure(result: TrainingResult) -> go.Figure:
         height=280,
         margin=_MARGIN,
         legend={"orientation": "h", "y": -0.3},
-        title={"text": f"Total gradient norm per step ({note})", "font": {"size": 14}},
+        title=_title(f"Total gradient norm per step ({note})", blank_notes(blank, low, TRAINING_TINY)),
     )
     return fig
 
 
-def _log10(values: np.ndarray) -> np.ndarray:
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out = np.log10(np.asarray(values, dtype=np.float64))
-    out[np.isnan(out) | (out == np.inf)] = np.nan  # exact zeros stay -inf: the lowest colour
-    return out
+def _per_step(run: CellResult, values: np.ndarray) -> tuple[np.ndarray, int, int]:
+    """A per-step series ready for a log axis, with the counts of what it leaves out; the NaN after
+    a divergence (steps never taken) are not counted."""
+    out, bad, low = plottable(values, log=True, tiny=TRAINING_TINY)
+    if run.diverged_at is not None:
+        bad = int((~np.isfinite(np.asarray(values[: run.diverged_at], dtype=np.float64))).sum())
+    return out, bad, low

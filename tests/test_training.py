@@ -177,6 +177,9 @@ def test_divergence_keeps_the_last_finite_weights():
     for snap in rnn.snapshots:
         assert all(np.all(np.isfinite(w)) for w in snap.model.weights.values())
     assert result.cells["lstm"].diverged_at is None
+    # inf/NaN: step 1's training loss and both snapshots' evaluation losses (the kept weights still
+    # explode); the training steps after step 1 were never taken and are not counted.
+    assert "3 values are inf/NaN" in training_plots.curves_figure(result).layout.title.text
 
 
 @pytest.mark.parametrize(

@@ -1160,8 +1160,8 @@ def said_blank(fig) -> tuple[int, int]:
     import re
 
     text = fig.layout.title.text or ""
-    low = re.search(r"([\d,]+) values are 0 or underflow below", text)
-    bad = re.search(r"([\d,]+) values are inf/NaN", text)
+    low = re.search(r"([\d,]+) values? (?:are|is) 0 or underflow below", text)
+    bad = re.search(r"([\d,]+) values? (?:are|is) inf/NaN", text)
     return tuple(int(m.group(1).replace(",", "")) if m else 0 for m in (low, bad))
 
 
@@ -1305,9 +1305,9 @@ def test_jacobian_chart_draws_every_normal_float64_value_and_names_the_right_lim
 
 @pytest.fixture(scope="module")
 def trained():
-    """A 2-step run whose probe is long enough (300 steps) for float32 gradients to underflow; the
+    """A 4-step run whose probe is long enough (300 steps) for float32 gradients to underflow; the
     per-step curves get a float32 underflow zero and a subnormal planted (a loss or a norm that small
-    is one a float32 run can record)."""
+    is one a float32 run can record), the first probe profile a float64 zero and subnormal."""
     from dataclasses import replace
 
     from lstmviz import training
@@ -1326,7 +1326,10 @@ def trained():
     for cell, run in result.cells.items():
         loss, norm = run.train_loss.copy(), run.grad_norm.copy()
         loss[1], norm[1], norm[2] = 0.0, 1e-42, 0.0
-        planted[cell] = replace(run, train_loss=loss, grad_norm=norm)
+        profile = run.snapshots[0].grad_norms.copy()
+        profile[0], profile[1] = 0.0, 5e-324
+        snapshots = [replace(run.snapshots[0], grad_norms=profile), *run.snapshots[1:]]
+        planted[cell] = replace(run, train_loss=loss, grad_norm=norm, snapshots=snapshots)
     return replace(result, cells=planted)
 
 
@@ -1334,27 +1337,22 @@ def figure_text(fig) -> str:
     return " ".join([fig.layout.title.text or ""] + [a.text or "" for a in fig.layout.annotations])
 
 
-PROBE_DEFECT = (
-    "not fixed (outside this branch's files): lstmviz/training.py traces the probe in float32 "
-    "(_CellTrainer.snapshot: trace(model, probe_x, loss='last'), default dtype) and "
-    "lstmviz/training_plots.py draws its subnormal norms as data and its zeros as the lowest "
-    "colour (gradient horizon), saying nothing"
-)
-CURVES_DEFECT = (
-    "not fixed (outside this branch's files): lstmviz/training_plots.py passes zeros and "
-    "subnormals of the per-step loss and gradient norm to log axes, saying nothing"
-)
+def test_the_training_probe_is_traced_in_float64(trained):
+    """Its gradients pass below float32's smallest normal within the probe and are still numbers."""
+    norms = trained.cells["rnn"].snapshots[-1].grad_norms
+    assert norms.dtype == np.float64
+    assert np.all(norms > 0) and norms.min() < np.finfo(np.float32).tiny
 
 
 @pytest.mark.parametrize(
-    "figure",
+    "figure, tiny, planted",
     [
-        pytest.param("snapshot_profile_figure", marks=pytest.mark.xfail(strict=True, reason=PROBE_DEFECT)),
-        pytest.param("curves_figure", marks=pytest.mark.xfail(strict=True, reason=CURVES_DEFECT)),
-        pytest.param("grad_norm_figure", marks=pytest.mark.xfail(strict=True, reason=CURVES_DEFECT)),
+        ("snapshot_profile_figure", np.finfo(np.float64).tiny, 4),
+        ("curves_figure", np.finfo(np.float32).tiny, 2),
+        ("grad_norm_figure", np.finfo(np.float32).tiny, 4),
     ],
 )
-def test_training_log_charts_draw_no_artefact_and_say_what_they_leave_out(trained, figure):
+def test_training_log_charts_draw_no_artefact_and_say_what_they_leave_out(trained, figure, tiny, planted):
     from lstmviz import training_plots
 
     fig = (
@@ -1362,20 +1360,19 @@ def test_training_log_charts_draw_no_artefact_and_say_what_they_leave_out(traine
         if figure == "snapshot_profile_figure"
         else getattr(training_plots, figure)(trained)
     )
-    tiny = np.finfo(np.float32).tiny
     values = np.concatenate(log_lines(fig))
     assert not np.any(values <= tiny), (
         f"{int((values <= tiny).sum())} values at or below {tiny:.1e} on a log axis"
     )
     assert "underflow" in figure_text(fig), "the figure does not say what it leaves out"
+    assert said_blank(fig) == (planted, 0)
 
 
-@pytest.mark.xfail(strict=True, reason=PROBE_DEFECT)
 def test_gradient_horizon_draws_no_artefact_and_says_what_it_leaves_out(trained):
     from lstmviz import training_plots
 
     fig = training_plots.gradient_horizon_figure(trained, normalise=False)
-    tiny = np.finfo(np.float32).tiny
+    tiny = np.finfo(np.float64).tiny
     artefacts = 0
     for heatmap in fig.data:
         raw = np.asarray(heatmap.customdata, dtype=np.float64)
@@ -1383,8 +1380,8 @@ def test_gradient_horizon_draws_no_artefact_and_says_what_it_leaves_out(trained)
         low = raw <= tiny
         artefacts += int(low.sum())
         assert np.isnan(z[low]).all(), f"{int((~np.isnan(z[low])).sum())} underflow values drawn as colour"
-    assert artefacts > 0  # the run does underflow
-    assert "underflow" in figure_text(fig)
+    assert artefacts == 4  # the planted zero and subnormal, per cell
+    assert "underflow" in figure_text(fig) and "4 values" in figure_text(fig)
 
 
 def test_a_projected_lstm_h_is_not_drawn_on_the_minus_one_to_one_scale():
