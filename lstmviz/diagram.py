@@ -26,7 +26,7 @@ def cell_diagram(trace: Trace, t: int, layer: int = 0, direction: int = 0, unit:
     if unit is not None and not 0 <= unit < size:
         raise ValueError(f"unit must be in 0..{size - 1}, got {unit}")
     cell = trace.cell
-    layout = cell.layout()
+    layout = cell.layout().for_direction(direction)
     values = {k: float(v[0]) for k, v in node_series(trace, layer, direction, unit, [t]).items()}
     fig = go.Figure()
     for kind in (SIGMOID, TANH, STATE, LINEAR, OP, INPUT):

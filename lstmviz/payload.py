@@ -131,7 +131,7 @@ def cell_payload(trace: Trace, key: str, label: str, times: np.ndarray, layer: i
             [backward_templates_at(trace, layer, direction, int(t), unit) for t in times])
         factors = forward_factors | backward_factors
         slots |= {f"{name}__p": slots[name] for name in factors}
-    layout = cell.layout()
+    layout = cell.layout().for_direction(direction)
     payload = {
         "key": key,
         "label": label,

@@ -81,3 +81,21 @@ def test_a_long_view_ships_a_window_around_the_step_and_says_so():
     assert payload["note"] == f"steps {times[0]:,}–{times[-1]:,} of 6,000 shown"
     assert len(times) * per_step_values(traces) <= MAX_VALUES + per_step_values(traces)
     assert len(encode_payload(payload)) < 3_500_000
+
+
+@pytest.mark.parametrize("direction, previous", [(0, "t−1"), (1, "t+1")])
+def test_the_previous_state_boxes_name_the_step_they_come_from(direction, previous):
+    """The reverse direction of a bidirectional layer reads its state from step t+1."""
+    from lstmviz.diagram import cell_diagram
+
+    traces = _traces()
+    payload = stepper_payload(traces, {k: k for k in traces}, direction=direction, unit=0)
+    for cell in payload["cells"]:
+        subs = {n["key"]: n["sub"] for n in cell["layout"]["nodes"]}
+        assert subs["h_prev"] == previous and subs["h"] == "t", cell["key"]
+        if "c_prev" in subs:
+            assert subs["c_prev"] == previous
+        text = " ".join(str(t) for d in cell_diagram(traces[cell["key"]], 4, direction=direction).data
+                        for t in (d.text or ()))
+        assert f"<sub>{previous}</sub>" in text
+        assert direction == 0 or "<sub>t−1</sub>" not in text

@@ -25,7 +25,7 @@ modules need no ``import torch``; torch is imported where a torch module is buil
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
@@ -74,6 +74,14 @@ class BackwardPath:
 class Layout:
     nodes: tuple[Node, ...]
     edges: tuple[Edge, ...]
+
+    def for_direction(self, direction: int) -> Layout:
+        """The layout as drawn for ``direction``: the reverse direction of a bidirectional layer comes
+        from step t+1, so its previous-state boxes read t+1."""
+        if not direction:
+            return self
+        nodes = tuple(replace(n, sub="t+1") if n.sub == "t−1" else n for n in self.nodes)
+        return Layout(nodes, self.edges)
 
 
 @dataclass(frozen=True)
