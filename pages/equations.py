@@ -14,7 +14,9 @@ if loaded is not None:
         "PyTorch's convention (`torch.nn.RNN`, `LSTM`, `GRU`): separate input and recurrent matrices and "
         "two biases; LSTM rows stacked **i, f, g, o** (g is the tutorials' C̃); GRU rows **r, z, n**. The "
         "tutorials' concatenated form W·[h_{t−1}, x_t] + b is the same thing with W = [W_h | W_i] and "
-        "b = b_i + b_h."
+        "b = b_i + b_h for the RNN, the LSTM and the GRU's r and z. Not for the GRU's candidate: the reset "
+        "gate scales W_hn h + b_hn (PyTorch) or h (tutorial) alone, so that part keeps its own matrix and "
+        "bias. minGRU and minLSTM have no recurrent matrix at all: their gates read x_t only."
     )
     st.caption(equations.NOTATION)
     for cell, tr in view.traces.items():

@@ -238,7 +238,8 @@ def _cell_widgets(loaded: LoadedModels | None) -> None:
         key="w_gru_variant",
         help="PyTorch: reset after the product, r ⊙ (W_hn h + b_hn); z keeps the OLD state (as in Cho "
         "et al. 2014). Tutorial (Chung et al. 2014, Olah 2015): reset before the product, W_hn (r ⊙ h); "
-        "z takes the NEW content, so it is 1 − PyTorch's z.",
+        "z weights the NEW content, the role 1 − z plays in PyTorch: the same parameters mix the other way "
+        "round.",
     )
     right.segmented_control(
         "RNN activation",

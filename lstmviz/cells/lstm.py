@@ -374,6 +374,8 @@ class LSTM(Cell):
             Node("h", 9.5, 1.1, "h", "t", STATE, clampable=True),
             Node("x", 0.5, 0.3, "x", "t", INPUT),
         )
+        if self.spec.proj_size:  # h = W_hr (o ⊙ tanh c): a matrix mixing all units, so no per-unit value
+            nodes += (Node("proj", 7.9, 1.1, "W", "hr", kind=OP),)
         highway, gates = "highway", "gates"
         edges = (
             Edge("c_prev", "keep", highway),
@@ -392,7 +394,7 @@ class LSTM(Cell):
             Edge("add", "tanh_c"),
             Edge("tanh_c", "out"),
             Edge("o", "out"),
-            Edge("out", "h"),
+            *((Edge("out", "proj"), Edge("proj", "h")) if self.spec.proj_size else (Edge("out", "h"),)),
         )
         return Layout(nodes, edges)
 
