@@ -19,8 +19,10 @@ leading spaces character references, so that no line opens a code block.
 A few patterns are found in the parsed text, where escapes are gone: GitHub's autolinks
 (``http://...``, ``www....``, ``a@b.c``, by ``mdast-util-gfm-autolink-literal``) and Streamlit's
 ``:streamlit:`` logo and emoji shortcodes. :func:`plain` puts an invisible WORD JOINER (U+2060)
-before every colon and at-sign and after ``www``, so they do not match: the page looks the same,
-but a copy of the text holds those invisible characters.
+after every colon followed by a visible character, before every at-sign and after ``www``, so they
+do not match (a shortcode opens, and a scheme ends, with such a colon): the page looks the same, but
+a copy of the text holds those invisible characters. A colon before a space, as in "Loaded: x",
+is left alone, so the page's own messages stay searchable.
 Proved in a real browser by ``tests/test_safe_text.py``.
 
 These calls do not interpret Markdown or HTML, so they need no escaping (escaping would show the
@@ -41,10 +43,11 @@ _ASCII_PUNCTUATION = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~"
 _ESCAPES = str.maketrans({char: "\\" + char for char in _ASCII_PUNCTUATION})
 # Some patterns are found in the parsed text, where the escapes are gone: GFM's autolinks
 # (http://..., www...., a@b.c; mdast-util-gfm-autolink-literal), and Streamlit's :streamlit: logo
-# and emoji shortcodes. An invisible WORD JOINER (U+2060) before every colon and at-sign and after
+# and emoji shortcodes. An invisible WORD JOINER (U+2060) after every colon followed by a visible
+# character (each shortcode opens, and each scheme ends, with one), before every at-sign and after
 # "www" keeps them from matching, and keeps the text as it looks.
 WORD_JOINER = "\u2060"
-_MATCHED_IN_TEXT = re.compile(r"(?=[:@])|(?<=[Ww]{3})(?=\.)")
+_MATCHED_IN_TEXT = re.compile(r"(?<=:)(?=\S)|(?=@)|(?<=[Ww]{3})(?=\.)")
 _LEADING_BLANKS = re.compile(r"^[ \t]+", re.MULTILINE)
 
 
