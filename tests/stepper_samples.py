@@ -1,10 +1,11 @@
-"""Sample payloads (data contract version 1) for the stepper's demo app and tests.
+"""Sample payloads (data contract version 1) for the stepper's demo app and tests: the generator of
+``tests/fixtures/stepper_*.json``.
 
 Not the library's computation: a small, self-contained float64 torch trace of four cells (vanilla RNN,
 LSTM without projection, PyTorch GRU, and a minGRU-like cell with no recurrent weights), run forward,
 then backpropagated from the loss ``sum(h)`` at the last processed step with autograd, so the
 gradients are exact for these sample weights. Every number is rounded to 6 significant digits (as the
-fixtures ship them); ``python -m ui.stepper.samples`` rewrites ``tests/fixtures/stepper_*.json``.
+fixtures ship them); ``python tests/stepper_samples.py`` rewrites ``tests/fixtures/stepper_*.json``.
 
 A direction's "previous processed step" is t-1 forward and t+1 for a ``reverse`` cell, which reads the
 sequence from the end and is trained on its output at position 0.
@@ -587,7 +588,7 @@ def _inject_nonfinite(p: dict) -> None:
 
 
 def main() -> None:
-    out = Path(__file__).resolve().parents[2] / "tests" / "fixtures"
+    out = Path(__file__).resolve().parent / "fixtures"
     out.mkdir(parents=True, exist_ok=True)
     small = payload(40)
     small["step"] = 39
