@@ -101,14 +101,14 @@ def run_sessions(browser, url: str, count: int, memory: MemoryWatch) -> bool:
         page.goto(url + path, wait_until="commit")
     first = [settle(p) for p in pages]
     for page in pages:  # change one setting in each: a bigger hidden size, through the sidebar
-        box = page.locator('[data-testid="stSidebar"] [data-testid="stNumberInput"] input').first
+        box = page.locator('[data-testid="stSidebar"]').get_by_label("Hidden size", exact=True)
         box.fill(str(int(box.input_value()) + 1))
         box.press("Enter")
     second = [settle(p) for p in pages]
     leaks = 0
     for page, (_, hidden, preset) in zip(pages, wanted, strict=True):
         text = page.locator('[data-testid="stSidebar"]').inner_text()
-        shown_hidden = page.locator('[data-testid="stSidebar"] [data-testid="stNumberInput"] input').first.input_value()
+        shown_hidden = page.locator('[data-testid="stSidebar"]').get_by_label("Hidden size", exact=True).input_value()
         if shown_hidden != str(hidden + 1) or preset not in text:
             leaks += 1
     print(f"  {count} sessions: first settle median {statistics.median(first):.1f} s, worst {max(first):.1f} s; "
