@@ -11,8 +11,8 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import streamlit as st  # noqa: E402
 
-from ui.chart_downloads import png_buttons  # noqa: E402
 from ui import lessons, view_state  # noqa: E402
+from ui.chart_downloads import png_buttons  # noqa: E402
 from ui.page import start_view, view_download  # noqa: E402
 from ui.sidebar import draw_sidebar  # noqa: E402
 

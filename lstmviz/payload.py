@@ -24,8 +24,8 @@ import numpy as np
 from .jacobian import backward_flows
 from .plots import where_label
 from .results import Trace
-from .summaries import row_norms
 from .steps import backward_templates_at, clamped_names, node_series, quantities
+from .summaries import row_norms
 
 DIGITS = 7
 MAX_VALUES = 300_000

@@ -48,8 +48,8 @@ from .limits import (
     TRAIN_STEP_BUDGET_BYTES,
 )
 from .model import Model, ModelSettings, ModelSpec, check_int, check_real
-from .tasks import NEXT_STEP_TASKS, TASKS, TaskInfo, TrainingError, batch, probe_sequence, task_info
 from .summaries import row_norms
+from .tasks import NEXT_STEP_TASKS, TASKS, TaskInfo, TrainingError, batch, probe_sequence, task_info
 from .trace import trace
 
 SIZE_MODES = ("equal_hidden", "equal_params")

@@ -14,8 +14,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from browser_support import ARTIFACTS, ROOT, streamlit_server
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 pytestmark = pytest.mark.browser
 
@@ -96,7 +96,7 @@ def test_type_a_sequence_toggle_cells_and_step_in_the_browser(page, server):
     cells.get_by_role("button", name="RNN", exact=True).click()
     page.wait_for_function("() => document.body.innerText.length > 0")
     _settle(page, charts=3)
-    page.wait_for_function(f"() => document.querySelector('[data-testid=\"stBidiComponentIsolated\"]')"
+    page.wait_for_function("() => document.querySelector('[data-testid=\"stBidiComponentIsolated\"]')"
                            ".shadowRoot.querySelectorAll('.stp-title').length === 2")
     assert _stepper_cells(page) == ["LSTM", "GRU (PyTorch)"]
     _assert_no_exception(page)

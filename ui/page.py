@@ -9,12 +9,12 @@ import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
 from lstmviz.equations import aligned
-from lstmviz.report import view_html
 from lstmviz.plots import DIRECTION_LABELS
+from lstmviz.report import view_html
 
+from . import view_state
 from .chart_downloads import chart_config
 from .chart_help import HELP
-from . import view_state
 from .compute import Refused, View, compute
 from .config import AppConfig
 from .models import loaded_models

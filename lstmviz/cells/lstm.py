@@ -173,7 +173,7 @@ class LSTM(Cell):
         h, c = state
         gx, gh = torch_affine(p, x, h)
         a_i, a_f, a_g, a_o = (gx + gh).chunk(4, dim=-1)
-        i, f, g, o = (hook(k, v) for k, v in zip(self.rows, (a_i.sigmoid(), a_f.sigmoid(), a_g.tanh(), a_o.sigmoid())))
+        i, f, g, o = (hook(k, v) for k, v in zip(self.rows, (a_i.sigmoid(), a_f.sigmoid(), a_g.tanh(), a_o.sigmoid()), strict=True))
         c = hook("c", f * c + i * g)
         h = o * c.tanh()
         if "weight_hr" in p:

@@ -40,7 +40,7 @@ from .base import (
 )
 from .text import affine, clamped_line, gate_line, input_gradient
 
-F, I = "f'", "i'"  # the normalised gates
+F_NORM, I_NORM = "f'", "i'"  # the normalised gates
 
 
 class MinLSTM(Cell):
@@ -51,12 +51,12 @@ class MinLSTM(Cell):
     reference = "Feng et al. (2024), Were RNNs All We Needed?"
     trace_arrays = 24
     rows = ("f", "i", "n")
-    gates = ("f", "i", F, I, "n")
+    gates = ("f", "i", F_NORM, I_NORM, "n")
     recurrent = False
     carry_label = "∏ f′_k: the direct path"
     carry_symbol = "f′"
     forget_row = "f"
-    sigmoid_gates = frozenset(("f", "i", F, I))
+    sigmoid_gates = frozenset(("f", "i", F_NORM, I_NORM))
     linear_gates = frozenset("n")
     paths = (BackwardPath("direct", "the direct path", r"\delta h_{t} \odot f'_{t}"),)
 
@@ -67,8 +67,8 @@ class MinLSTM(Cell):
         names = {
             "f": "f: forget gate σ",
             "i": "i: input gate σ",
-            F: "f′ = f/(f+i): share kept of h",
-            I: "i′ = i/(f+i): share of h̃",
+            F_NORM: "f′ = f/(f+i): share kept of h",
+            I_NORM: "i′ = i/(f+i): share of h̃",
             "n": "h̃: candidate (linear in x)",
         }
         return names.get(letter) or super().describe(letter)
@@ -82,8 +82,8 @@ class MinLSTM(Cell):
             clamps.apply_all(name, array)
         total = f + i
         f_norm, i_norm = f / total, i / total
-        clamps.apply_all(F, f_norm)
-        clamps.apply_all(I, i_norm)
+        clamps.apply_all(F_NORM, f_norm)
+        clamps.apply_all(I_NORM, i_norm)
         h = np.empty_like(f)
         clamped = clamps.steps() if clamps else np.zeros(len(f), dtype=bool)
         h_prev = h0
@@ -94,7 +94,7 @@ class MinLSTM(Cell):
                 clamps.apply("h", t, h[t])
             h_prev = h[t]
         keep_h = clamps.keep("h", h)
-        free_f, free_i = clamps.keep(F, f) * keep_h, clamps.keep(I, i) * keep_h
+        free_f, free_i = clamps.keep(F_NORM, f) * keep_h, clamps.keep(I_NORM, i) * keep_h
         h_prev_all = shifted(h, h0)
         cache = {
             "keep": f_norm * keep_h,
@@ -107,7 +107,7 @@ class MinLSTM(Cell):
             "a_i": i * (1 - i) * clamps.keep("i", i),
             "a_n": i_norm * clamps.keep("n", n) * keep_h,
         }
-        gates = {"f": f, "i": i, F: f_norm, I: i_norm, "n": n}
+        gates = {"f": f, "i": i, F_NORM: f_norm, I_NORM: i_norm, "n": n}
         return CellRun(h, None, gates, pre, cache)
 
     def backward(self, p, run: CellRun, direct: np.ndarray) -> CellGrads:
@@ -134,7 +134,7 @@ class MinLSTM(Cell):
             a = a + p["bias_ih"]
         a_f, a_i, n = a.chunk(3, dim=-1)
         f, i, n = hook("f", a_f.sigmoid()), hook("i", a_i.sigmoid()), hook("n", n)
-        f_norm, i_norm = hook(F, f / (f + i)), hook(I, i / (f + i))
+        f_norm, i_norm = hook(F_NORM, f / (f + i)), hook(I_NORM, i / (f + i))
         return (hook("h", f_norm * h + i_norm * n),)
 
     def step_jacobians(self, p, run, steps: slice) -> np.ndarray:
@@ -167,7 +167,7 @@ class MinLSTM(Cell):
         for t in range(len(f)):
             h[t] = f_norm[t] * h_prev + i_norm[t] * n[t]
             h_prev = h[t]
-        gates = {"f": f, "i": i, F: f_norm, I: i_norm, "n": n}
+        gates = {"f": f, "i": i, F_NORM: f_norm, I_NORM: i_norm, "n": n}
         return CellRun(h, None, gates, pre, {"keep": f_norm})
 
     def batch_step_vjp(self, p, run, t, grads, scale) -> tuple:
@@ -196,9 +196,9 @@ class MinLSTM(Cell):
     def step_templates(self, clamped=frozenset()) -> list[str]:
         clamp_note = r" \quad \text{{(clamped)}}"
         norm = [
-            r"f'_{{{t}}} = {fp}" + clamp_note if F in clamped
+            r"f'_{{{t}}} = {fp}" + clamp_note if F_NORM in clamped
             else r"f'_{{{t}}} = f_{{{t}}} / (f_{{{t}}} + i_{{{t}}}) = {f} / ({f} + {i:p}) = {fp}",
-            r"i'_{{{t}}} = {ip}" + clamp_note if I in clamped
+            r"i'_{{{t}}} = {ip}" + clamp_note if I_NORM in clamped
             else r"i'_{{{t}}} = i_{{{t}}} / (f_{{{t}}} + i_{{{t}}}) = {i} / ({f} + {i:p}) = {ip}",
         ]
         return [
@@ -215,7 +215,7 @@ class MinLSTM(Cell):
         ]
 
     def slots(self, q, p) -> dict[str, np.ndarray]:
-        return {"a_f": q["a_f"], "f": q["f"], "a_i": q["a_i"], "i": q["i"], "fp": q[F], "ip": q[I],
+        return {"a_f": q["a_f"], "f": q["f"], "a_i": q["a_i"], "i": q["i"], "fp": q[F_NORM], "ip": q[I_NORM],
                 "n": q["n"], "h_prev": q["h_prev"], "h": q["h"]}
 
     def backward_templates(self, last=False, clamped=frozenset(), clamped_next=frozenset()) -> list[str]:
@@ -237,8 +237,8 @@ class MinLSTM(Cell):
             Node("h", 9.5, 5.2, "h", "t", STATE, clampable=True),
             Node("f", 2.2, 2.2, "f", kind=SIGMOID, clampable=True),
             Node("i", 4.0, 2.2, "i", kind=SIGMOID, clampable=True),
-            Node(F, 3.4, 3.7, "f′", kind=SIGMOID, clampable=True),
-            Node(I, 5.4, 3.7, "i′", kind=SIGMOID, clampable=True),
+            Node(F_NORM, 3.4, 3.7, "f′", kind=SIGMOID, clampable=True),
+            Node(I_NORM, 5.4, 3.7, "i′", kind=SIGMOID, clampable=True),
             Node("n", 6.8, 2.2, "h̃", kind=LINEAR, clampable=True),
             Node("write", 7.7, 3.9, "×i′", kind=OP),
             Node("x", 0.5, 0.3, "x", "t", INPUT),
@@ -250,12 +250,12 @@ class MinLSTM(Cell):
             Edge("x", "f"),
             Edge("x", "i"),
             Edge("x", "n"),
-            Edge("f", F),
-            Edge("i", F),
-            Edge("f", I),
-            Edge("i", I),
-            Edge(F, "keep"),
-            Edge(I, "write"),
+            Edge("f", F_NORM),
+            Edge("i", F_NORM),
+            Edge("f", I_NORM),
+            Edge("i", I_NORM),
+            Edge(F_NORM, "keep"),
+            Edge(I_NORM, "write"),
             Edge("n", "write"),
             Edge("write", "add"),
         )
@@ -263,5 +263,5 @@ class MinLSTM(Cell):
 
     def node_values(self, q) -> dict[str, np.ndarray]:
         h_prev = q["h_prev"]
-        return {"h_prev": h_prev, "keep": q[F] * h_prev, "add": q["h"], "h": q["h"], "f": q["f"],
-                "i": q["i"], F: q[F], I: q[I], "n": q["n"], "write": q[I] * q["n"]}
+        return {"h_prev": h_prev, "keep": q[F_NORM] * h_prev, "add": q["h"], "h": q["h"], "f": q["f"],
+                "i": q["i"], F_NORM: q[F_NORM], I_NORM: q[I_NORM], "n": q["n"], "write": q[I_NORM] * q["n"]}
