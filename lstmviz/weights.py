@@ -250,7 +250,8 @@ def read_weights(
             f"the file's metadata says {_shown(metadata['cell'].upper())} but its shapes are those "
             f"of {with_article(spec.cell.upper())}"
         )
-    if spec.cell == "rnn" and nonlinearity is None and "nonlinearity" not in metadata:
+    unstated = nonlinearity is None and "nonlinearity" not in metadata
+    if unstated and len(REGISTRY[spec.cell].nonlinearities) > 1:
         notes.append(
             "an nn.RNN's nonlinearity is not stored in its weights: tanh is assumed "
             "(choose relu if the module was built with nonlinearity='relu')"
@@ -306,34 +307,19 @@ def infer_spec(state: dict, *, nonlinearity: str = "tanh", gru_variant: str = "p
     if "weight_ih_l0" not in shapes:
         raise WeightsError("weight_ih_l0 is missing: every recurrent state_dict has it")
     rows, input_size = shapes["weight_ih_l0"]
-    proj_size = 0
-    if "weight_hh_l0" not in shapes:
-        cell, hidden_size = _without_recurrence(shapes, rows, num_layers, cell)
+    if "weight_hh_l0" in shapes:
+        cell, hidden_size, proj_size = _with_recurrence(shapes, rows)
     else:
-        if "weight_hr_l0" in shapes:
-            proj_size, hidden_size = shapes["weight_hr_l0"]
-        else:
-            hidden_size = shapes["weight_hh_l0"][1]
-        if hidden_size < 1 or rows % hidden_size or rows // hidden_size not in CELL_BY_GATE_ROWS:
-            raise WeightsError(
-                f"weight_ih_l0 has {rows} rows for a hidden size of {hidden_size}: an RNN has 1x, "
-                "a GRU 3x and an LSTM 4x the hidden size"
-            )
-        cell = CELL_BY_GATE_ROWS[rows // hidden_size]
-    if proj_size and cell != "lstm":
-        raise WeightsError("weight_hr_l0 (proj_size) belongs to an LSTM, but the rows say otherwise")
+        (cell, hidden_size), proj_size = _without_recurrence(shapes, rows, num_layers, cell), 0
     for what, value, most in (
         ("input size", input_size, MAX_FEATURES),
         ("hidden size", hidden_size, MAX_HIDDEN),
     ):
         if not 1 <= value <= most:
             raise WeightsError(f"the {what} is {value}; this app handles 1 to {most}")
-    if nonlinearity not in NONLINEARITIES:
-        raise WeightsError(f"nonlinearity must be one of {NONLINEARITIES}, got {_shown(nonlinearity)}")
-    if nonlinearity != "tanh" and cell != "rnn":
-        raise WeightsError(f"only the RNN has a nonlinearity option; these are {cell.upper()} weights")
     if gru_variant not in GRU_VARIANTS:
         raise WeightsError(f"gru_variant must be one of {GRU_VARIANTS}, got {_shown(gru_variant)}")
+    kind = REGISTRY[cell]
     try:
         spec = ModelSpec(
             cell=cell,
@@ -344,12 +330,27 @@ def infer_spec(state: dict, *, nonlinearity: str = "tanh", gru_variant: str = "p
             bias="bias_ih_l0" in shapes,
             proj_size=proj_size,
             nonlinearity=nonlinearity,
-            gru_variant=gru_variant if cell == "gru" else "pytorch",
+            # the convention is a reading of GRU weights; other cells have only their own
+            gru_variant=gru_variant if gru_variant in kind.variants else kind.variants[0],
         )
     except ValueError as error:
-        raise WeightsError(f"these weights do not form a recurrent stack: {error}") from None
+        raise WeightsError(f"these {kind.label} weights cannot be read so: {error}") from None
     _check_shapes(spec, shapes)
     return spec
+
+
+def _with_recurrence(shapes: dict, rows: int) -> tuple[str, int, int]:
+    """(cell, hidden size, proj_size) of weights with a weight_hh: the cell follows from its row blocks."""
+    if "weight_hr_l0" in shapes:
+        proj_size, hidden_size = shapes["weight_hr_l0"]
+    else:
+        proj_size, hidden_size = 0, shapes["weight_hh_l0"][1]
+    if hidden_size < 1 or rows % hidden_size or rows // hidden_size not in CELL_BY_GATE_ROWS:
+        raise WeightsError(
+            f"weight_ih_l0 has {rows} rows for a hidden size of {hidden_size}: an RNN has 1x, "
+            "a GRU 3x and an LSTM 4x the hidden size"
+        )
+    return CELL_BY_GATE_ROWS[rows // hidden_size], hidden_size, proj_size
 
 
 def _without_recurrence(shapes: dict, rows: int, num_layers: int, cell: str | None) -> tuple[str, int]:

@@ -208,7 +208,6 @@ def validate_payload(payload: dict) -> list[str]:
     times = payload.get("times")
     if not isinstance(times, (list, tuple)) or not times:
         return [*problems, "times must be a non-empty list of positions"]
-    K = len(times)
     if any(b <= a for a, b in zip(times, times[1:], strict=False)):
         problems.append("times must be strictly ascending")
     cells = payload.get("cells")
@@ -217,59 +216,74 @@ def validate_payload(payload: dict) -> list[str]:
     keys = [c.get("key") for c in cells]
     if len(set(keys)) != len(keys):
         problems.append("cell keys must be unique")
-
-    def length(where: str, seq: Any) -> None:
-        try:
-            n = len(seq)
-        except TypeError:
-            problems.append(f"{where} must be a list of {K} values")
-            return
-        if n != K:
-            problems.append(f"{where} has {n} values, expected {K} (one per entry of times)")
-
     for c in cells:
-        name = f"cell {c.get('key')!r}"
-        layout = c.get("layout") or {}
-        nodes = layout.get("nodes") or []
-        node_keys = {n.get("key") for n in nodes}
-        for n in nodes:
-            if n.get("kind") not in NODE_KINDS:
-                problems.append(f"{name}: node {n.get('key')!r} has kind {n.get('kind')!r}")
-        path_keys = {p.get("key") for p in (c.get("backward") or {}).get("paths") or []}
-        for e in layout.get("edges") or []:
-            if e.get("from") not in node_keys or e.get("to") not in node_keys:
-                problems.append(f"{name}: edge {e.get('from')!r} -> {e.get('to')!r} names a missing node")
-            if e.get("path") is not None and e.get("path") not in path_keys:
-                problems.append(f"{name}: edge {e.get('from')!r} -> {e.get('to')!r} names a missing path")
-        for key, seq in (c.get("forward") or {}).items():
-            length(f"{name}: forward[{key!r}]", seq)
-        backward = c.get("backward") or {}
-        for part in ("grad", "log10_norm"):
-            for key, seq in (backward.get(part) or {}).items():
-                length(f"{name}: backward.{part}[{key!r}]", seq)
-        for p in backward.get("paths") or []:
-            length(f"{name}: path {p.get('key')!r} log10", p.get("log10"))
-        eq = c.get("equations") or {}
-        slots = eq.get("slots") or {}
-        for key, seq in slots.items():
-            if key in RESERVED_SLOTS:
-                problems.append(f"{name}: slot name {key!r} is reserved for the step numbers")
-            length(f"{name}: slot {key!r}", seq)
-        for block in ("forward", "backward"):
-            variants = eq.get(block) or []
-            if isinstance(variants, dict):  # {"sets": [[templates] ...], "index": K set numbers}
-                length(f"{name}: equations.{block}.index", variants.get("index"))
-                sets = variants.get("sets") or []
-                if any(not 0 <= i < len(sets) for i in variants.get("index") or []):
-                    problems.append(f"{name}: equations.{block}.index names a set that does not exist")
-                variants = [template for templates in sets for template in templates]
-            for template in variants:
-                used, bad = _template_names(template)
-                for b in bad:
-                    problems.append(f"{name}: template field {{{b}}} is not a plain slot name: {template!r}")
-                for u in used:
-                    if u not in slots and u not in RESERVED_SLOTS:
-                        problems.append(f"{name}: template uses the unknown slot {{{u}}}: {template!r}")
+        problems += _cell_problems(c, len(times))
+    return problems
+
+
+def _length_problems(where: str, seq: Any, steps: int) -> list[str]:
+    """A problem unless ``seq`` holds one value per shipped step."""
+    try:
+        n = len(seq)
+    except TypeError:
+        return [f"{where} must be a list of {steps} values"]
+    return [] if n == steps else [f"{where} has {n} values, expected {steps} (one per entry of times)"]
+
+
+def _cell_problems(c: dict, steps: int) -> list[str]:
+    """How one cell's entry breaks the contract: its diagram, its per-step series, its equations."""
+    name = f"cell {c.get('key')!r}"
+    problems: list[str] = []
+    layout = c.get("layout") or {}
+    nodes = layout.get("nodes") or []
+    node_keys = {n.get("key") for n in nodes}
+    for n in nodes:
+        if n.get("kind") not in NODE_KINDS:
+            problems.append(f"{name}: node {n.get('key')!r} has kind {n.get('kind')!r}")
+    backward = c.get("backward") or {}
+    path_keys = {p.get("key") for p in backward.get("paths") or []}
+    for e in layout.get("edges") or []:
+        if e.get("from") not in node_keys or e.get("to") not in node_keys:
+            problems.append(f"{name}: edge {e.get('from')!r} -> {e.get('to')!r} names a missing node")
+        if e.get("path") is not None and e.get("path") not in path_keys:
+            problems.append(f"{name}: edge {e.get('from')!r} -> {e.get('to')!r} names a missing path")
+    series = [(f"{name}: forward[{key!r}]", seq) for key, seq in (c.get("forward") or {}).items()]
+    for part in ("grad", "log10_norm"):
+        series += [
+            (f"{name}: backward.{part}[{key!r}]", seq) for key, seq in (backward.get(part) or {}).items()
+        ]
+    series += [(f"{name}: path {p.get('key')!r} log10", p.get("log10")) for p in backward.get("paths") or []]
+    for where, seq in series:
+        problems += _length_problems(where, seq, steps)
+    return problems + _equation_problems(name, c.get("equations") or {}, steps)
+
+
+def _equation_problems(name: str, eq: dict, steps: int) -> list[str]:
+    """How a cell's equation templates and their slots break the contract."""
+    problems: list[str] = []
+    slots = eq.get("slots") or {}
+    for key, seq in slots.items():
+        if key in RESERVED_SLOTS:
+            problems.append(f"{name}: slot name {key!r} is reserved for the step numbers")
+        problems += _length_problems(f"{name}: slot {key!r}", seq, steps)
+    for block in ("forward", "backward"):
+        variants = eq.get(block) or []
+        if isinstance(variants, dict):  # {"sets": [[templates] ...], "index": K set numbers}
+            problems += _length_problems(f"{name}: equations.{block}.index", variants.get("index"), steps)
+            sets = variants.get("sets") or []
+            if any(not 0 <= i < len(sets) for i in variants.get("index") or []):
+                problems.append(f"{name}: equations.{block}.index names a set that does not exist")
+            variants = [template for templates in sets for template in templates]
+        for template in variants:
+            used, bad = _template_names(template)
+            problems += [
+                f"{name}: template field {{{b}}} is not a plain slot name: {template!r}" for b in bad
+            ]
+            problems += [
+                f"{name}: template uses the unknown slot {{{u}}}: {template!r}"
+                for u in used
+                if u not in slots and u not in RESERVED_SLOTS
+            ]
     return problems
 
 
