@@ -1,4 +1,5 @@
-"""lstmviz: step a sequence through RNN, LSTM, GRU, minGRU and minLSTM cells; watch gates, states and gradients.
+"""lstmviz: step a sequence through RNN, LSTM, GRU, minGRU and minLSTM cells; watch gates, states and \
+gradients.
 
 Run with ``streamlit run app.py``. This file is the router: it draws the shared sidebar once (its
 settings become one frozen config, see ``ui/``) and runs the page chosen in the navigation.

@@ -74,7 +74,8 @@ def typing(page, runs: int) -> list[float]:
 
 
 def step_latency(page, clicks: int) -> list[float]:
-    root = "document.querySelector('[data-testid=\"stBidiComponentIsolated\"]').shadowRoot.querySelector('.stp')"
+    root = ("document.querySelector('[data-testid=\"stBidiComponentIsolated\"]')"
+            ".shadowRoot.querySelector('.stp')")
     page.evaluate(
         f"""() => {{ const root = {root}; window.__lat = []; window.__down = 0;
         root.querySelector('button[data-act=prev]').addEventListener('pointerdown',

@@ -108,11 +108,13 @@ def run_sessions(browser, url: str, count: int, memory: MemoryWatch) -> bool:
     leaks = 0
     for page, (_, hidden, preset) in zip(pages, wanted, strict=True):
         text = page.locator('[data-testid="stSidebar"]').inner_text()
-        shown_hidden = page.locator('[data-testid="stSidebar"]').get_by_label("Hidden size", exact=True).input_value()
+        shown_hidden = (page.locator('[data-testid="stSidebar"]')
+                        .get_by_label("Hidden size", exact=True).input_value())
         if shown_hidden != str(hidden + 1) or preset not in text:
             leaks += 1
-    print(f"  {count} sessions: first settle median {statistics.median(first):.1f} s, worst {max(first):.1f} s; "
-          f"after a change median {statistics.median(second):.1f} s, worst {max(second):.1f} s")
+    print(f"  {count} sessions: first settle median {statistics.median(first):.1f} s, "
+          f"worst {max(first):.1f} s; after a change median {statistics.median(second):.1f} s, "
+          f"worst {max(second):.1f} s")
     print(f"  server memory peak {mb(memory.peak)}; sessions showing another's configuration: {leaks}")
     for context in contexts:
         context.close()

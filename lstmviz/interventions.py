@@ -22,7 +22,8 @@ from .cells import Cell, Clamps
 
 @dataclass(frozen=True)
 class Clamp:
-    """Set ``name`` to ``value`` on steps ``[start, stop)`` for ``units`` (None: all) of one layer and direction."""
+    """Set ``name`` to ``value`` on steps ``[start, stop)`` for ``units`` (None: all) of one layer \
+and direction."""
 
     name: str
     value: float
@@ -34,7 +35,8 @@ class Clamp:
     def __post_init__(self) -> None:
         if not isinstance(self.name, str):
             raise ValueError(f"Clamp name must be a gate letter or a state, got {self.name!r}")
-        if isinstance(self.value, bool) or not isinstance(self.value, numbers.Real) or not math.isfinite(self.value):
+        if (isinstance(self.value, bool) or not isinstance(self.value, numbers.Real)
+                or not math.isfinite(self.value)):
             raise ValueError(f"Clamp value must be a finite number, got {self.value!r}")
         object.__setattr__(self, "value", float(self.value))
         steps = tuple(self.steps) if isinstance(self.steps, Iterable) else ()
@@ -110,6 +112,7 @@ def check_interventions(interventions, spec, steps: int) -> tuple[Clamp, ...]:
         if clamp.steps[1] > steps:
             raise ValueError(f"Clamp steps {clamp.steps}: the sequence has {steps} steps")
         if clamp.units is not None and clamp.units[-1] >= sizes[clamp.name]:
-            raise ValueError(f"Clamp units: {clamp.name} has {sizes[clamp.name]} units, got unit {clamp.units[-1]}")
+            raise ValueError(f"Clamp units: {clamp.name} has {sizes[clamp.name]} units, "
+                             f"got unit {clamp.units[-1]}")
         checked.append(clamp)
     return tuple(checked)

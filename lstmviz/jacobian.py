@@ -46,7 +46,8 @@ def jacobian_norms(
     """
     tr = float64_trace(source, x, h0=h0, c0=c0, interventions=interventions)
     steps = tr.steps
-    if max_steps is not None and (isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 1):
+    if max_steps is not None and (isinstance(max_steps, bool) or not isinstance(max_steps, int)
+                                  or max_steps < 1):
         raise ValueError(f"max_steps must be a positive integer or None, got {max_steps!r}")
     window = steps if max_steps is None else min(steps, max_steps)
     cost = jacobian_cost(tr.spec, window)
@@ -54,7 +55,8 @@ def jacobian_norms(
         affordable = max(1, int(JACOBIAN_BUDGET // jacobian_cost(tr.spec, 1)))
         raise ValueError(
             f"Jacobians over {window:,} steps of this model would take about {cost:.1e} operations "
-            f"(the limit is {JACOBIAN_BUDGET:.0e}): pass max_steps={affordable} or fewer, or use a smaller model"
+            f"(the limit is {JACOBIAN_BUDGET:.0e}): pass max_steps={affordable} or fewer, or use "
+            "a smaller model"
         )
     return tuple(
         tuple(_direction_norms(tr, layer, d, window) for d in range(tr.spec.directions))

@@ -126,7 +126,8 @@ class ModelSpec:
         if self.proj_size and not kind.projection:
             raise ValueError(f"proj_size > 0 is only for the LSTM, not the {label}")
         if self.proj_size >= self.hidden_size:
-            raise ValueError(f"proj_size must be below hidden_size ({self.hidden_size}), got {self.proj_size}")
+            raise ValueError(f"proj_size must be below hidden_size ({self.hidden_size}), "
+                             f"got {self.proj_size}")
 
     @property
     def directions(self) -> int:
@@ -226,7 +227,8 @@ class ModelSettings:
             },
         )
         if self.proj_size >= self.hidden_size:
-            raise ValueError(f"proj_size must be below hidden_size ({self.hidden_size}), got {self.proj_size}")
+            raise ValueError(f"proj_size must be below hidden_size ({self.hidden_size}), "
+                             f"got {self.proj_size}")
         if self.forget_bias and not self.bias:
             raise ValueError("forget_bias needs bias=True")
 
@@ -317,7 +319,8 @@ def _init_parameter(name: str, shape: tuple[int, ...], blocks: int, hidden: int,
     parts = []
     for _ in range(blocks):
         if name.startswith("weight_ih"):
-            block = rng.normal(0.0, 0.001**0.5, (rows, cols)) if init == "identity" else _glorot((rows, cols), rng)
+            block = (rng.normal(0.0, 0.001**0.5, (rows, cols)) if init == "identity"
+                     else _glorot((rows, cols), rng))
         elif init == "xavier":
             block = _glorot((rows, cols), rng)
         elif init == "orthogonal":

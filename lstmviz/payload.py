@@ -123,7 +123,8 @@ def cell_payload(trace: Trace, key: str, label: str, times: np.ndarray, layer: i
         slots["mean_dh"] = np.nanmean(lt.grad_h[times], axis=1)
         factors: set[str] = set()
     else:
-        slots = {k: _pick(v, unit) for k, v in (cell.slots(q, params) | cell.backward_slots(q, params)).items()}
+        slots = {k: _pick(v, unit)
+                 for k, v in (cell.slots(q, params) | cell.backward_slots(q, params)).items()}
         slots["proj"] = np.full(len(times), trace.spec.proj_size)
         forward_eq, forward_factors = _variants(
             [cell.step_templates(clamped_names(trace, layer, direction, int(t), unit)) for t in times])
@@ -137,7 +138,8 @@ def cell_payload(trace: Trace, key: str, label: str, times: np.ndarray, layer: i
         "label": label,
         "colour": cell.colour,
         "dash": cell.dash,
-        "subtitle": " · ".join(p for p in (where_label(trace, layer, direction), cell.convention().split(":")[0]) if p),
+        "subtitle": " · ".join(p for p in (where_label(trace, layer, direction),
+                                           cell.convention().split(":")[0]) if p),
         "reverse": bool(direction),
         "layout": {
             "nodes": [{"key": n.key, "x": n.x, "y": n.y, "label": n.label, "sub": n.sub, "kind": n.kind,
@@ -188,7 +190,8 @@ def stepper_payload(traces: Mapping[str, Trace], labels: Mapping[str, str], *, l
         "note": note,
         "step": int(min(max(step, times[0]), times[-1])),
         "step_token": int(step_token),
-        "unit_label": f"mean over {size} units (the equations list the means)" if unit is None else f"unit {unit}",
+        "unit_label": (f"mean over {size} units (the equations list the means)" if unit is None
+                       else f"unit {unit}"),
         "play_ms": play_ms,
         "factor_slots": sorted(factors),
         "cells": cells,

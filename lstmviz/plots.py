@@ -321,7 +321,8 @@ def _unbounded_h(trace: Trace) -> bool:
 
 def _coloraxes(trace: Trace, lt: LayerTrace, shown: int, quantities: Sequence[str]) -> dict:
     """The colour axes the panels use, their colour bars stacked down the right-hand side."""
-    unbounded = [layer_array(lt, q)[:, :shown] for q in quantities if _coloraxis_for(trace, q) == "coloraxis3"]
+    unbounded = [layer_array(lt, q)[:, :shown] for q in quantities
+                 if _coloraxis_for(trace, q) == "coloraxis3"]
     axes = {
         "coloraxis": ({"colorscale": SIGMOID_SCALE, "cmin": 0.0, "cmax": 1.0}, "σ gates"),
         "coloraxis2": ({"colorscale": SIGNED_SCALE, "cmin": -1.0, "cmax": 1.0}, "tanh, h"),
@@ -386,13 +387,15 @@ def unit_lines(
     for row, (quantity, axis) in enumerate(zip(quantities, axes, strict=True)):
         array = layer_array(lt, quantity)
         for k, unit in enumerate(units):
-            values, nonfinite, _ = plottable(array[:, unit] if unit < array.shape[1] else np.full(len(array), np.nan))
+            values, nonfinite, _ = plottable(array[:, unit] if unit < array.shape[1]
+                                             else np.full(len(array), np.nan))
             blank += nonfinite
             lines.append(_line(values, stride, name=f"unit {unit}", legendgroup=f"unit {unit}",
                                showlegend=row == 0, line={"color": palette[k], "dash": dashes[k]}, **axis))
     notes = [where_label(trace, layer, direction), _stride_note(stride), *blank_notes(blank)]
     title = f"{cell_label(trace)}: chosen units over time"
-    return finish_layout(go.Figure(lines, layout), title_block(title, notes), max(300, 110 + 120 * len(quantities)))
+    return finish_layout(go.Figure(lines, layout), title_block(title, notes),
+                         max(300, 110 + 120 * len(quantities)))
 
 
 def saturation_bars(traces: Mapping[str, Trace]) -> go.Figure:
@@ -467,12 +470,14 @@ def gradient_norms(
         if horizon is not None and horizon.steps is not None:
             at = len(norms) - 1 - horizon.steps
             fig.add_trace(go.Scatter(
-                x=[at], y=[norms[at]], mode="markers+text", text=[f"{series_label(key, trace)}: {horizon.steps}"],
+                x=[at], y=[norms[at]], mode="markers+text",
+                text=[f"{series_label(key, trace)}: {horizon.steps}"],
                 textposition=next(positions, "top left"), textfont={"color": cell.colour, "size": 12},
                 marker={"color": cell.colour, "size": 11, "symbol": "x"}, showlegend=False,
                 hovertemplate=f"{series_label(key, trace)} horizon: ‖δh‖ below 10⁻³ of its value at T, "
                 f"{horizon.steps} steps back<extra></extra>"))
-    fig.update_yaxes(type="log", title_text="norm (log scale)", exponentformat="power", minor={"showgrid": False})
+    fig.update_yaxes(type="log", title_text="norm (log scale)", exponentformat="power",
+                     minor={"showgrid": False})
     fig.update_xaxes(**time_axis(steps, characters))
     if t is not None:
         fig.add_shape(cursor(t))
@@ -514,7 +519,8 @@ def gradient_heatmap(trace: Trace, layer: int = 0, direction: int = 0,
     )
     fig.update_xaxes(**time_axis(trace.steps, characters))
     fig.update_yaxes(title_text="unit")
-    notes = [where_label(trace, layer, direction), unit_note, _bin_note(width), *blank_notes(nonfinite, low, tiny)]
+    notes = [where_label(trace, layer, direction), unit_note, _bin_note(width),
+             *blank_notes(nonfinite, low, tiny)]
     return finish_layout(fig, title_block(f"{cell_label(trace)}: |δh_t| per unit", notes), 360)
 
 

@@ -36,7 +36,8 @@ def trace(
     ``interventions`` is a sequence of :class:`~lstmviz.interventions.Clamp`.
     """
     if not isinstance(model, Model):
-        hint = " (convert a torch module with lstmviz.from_torch(module))" if hasattr(model, "state_dict") else ""
+        hint = (" (convert a torch module with lstmviz.from_torch(module))" if hasattr(model, "state_dict")
+                else "")
         raise ValueError(f"trace takes an lstmviz Model{hint}, got {type(model).__name__}")
     spec = model.spec
     if loss not in LOSSES:

@@ -96,7 +96,8 @@ class TrainConfig:
             _check(self.task in TASKS, f"task must be one of {', '.join(TASKS)}; got {self.task!r}")
             object.__setattr__(self, "length", check_int("length", self.length, 2, MAX_TRAIN_LENGTH))
             object.__setattr__(self, "steps", check_int("steps", self.steps, 1, MAX_TRAIN_STEPS))
-            object.__setattr__(self, "batch_size", check_int("batch_size", self.batch_size, 1, MAX_TRAIN_BATCH))
+            object.__setattr__(self, "batch_size",
+                               check_int("batch_size", self.batch_size, 1, MAX_TRAIN_BATCH))
             object.__setattr__(self, "snapshot_every",
                                check_int("snapshot_every", self.snapshot_every, 1, MAX_TRAIN_STEPS))
             rate = check_real("learning_rate", self.learning_rate, 0.0, MAX_LEARNING_RATE)
@@ -109,7 +110,8 @@ class TrainConfig:
         _check(
             isinstance(self.cells, tuple) and len(self.cells) > 0
             and len(set(self.cells)) == len(self.cells) and set(self.cells) <= set(CELL_NAMES),
-            f"cells must be a non-empty tuple of distinct names from {', '.join(CELL_NAMES)}; got {self.cells!r}",
+            f"cells must be a non-empty tuple of distinct names from {', '.join(CELL_NAMES)}; "
+            f"got {self.cells!r}",
         )
         _check(isinstance(self.model, ModelSettings), "model must be a ModelSettings")
         _check(

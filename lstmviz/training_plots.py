@@ -200,9 +200,11 @@ def gradient_horizon_figure(result: TrainingResult, selected_step: int | None = 
     fig.update_layout(
         height=380,
         margin=_MARGIN,
-        coloraxis={"colorscale": GRADIENT_SCALE, "cmin": bottom, "cmax": top, "colorbar": {"title": {"text": scale}}},
+        coloraxis={"colorscale": GRADIENT_SCALE, "cmin": bottom, "cmax": top,
+                   "colorbar": {"title": {"text": scale}}},
         title=_title("Gradient horizon: how far back ∂L/∂h_t reaches, at each snapshot "
-                     f"(L = Σ h_T of the top layer on the probe sequence; {LOG_SPAN:g} decades shown)", notes),
+                     f"(L = Σ h_T of the top layer on the probe sequence; {LOG_SPAN:g} decades shown)",
+                     notes),
     )
     return fig
 
@@ -238,7 +240,8 @@ def snapshot_profile_figure(result: TrainingResult, index: int) -> go.Figure:
         height=300,
         margin=_MARGIN,
         legend={"orientation": "h", "y": -0.25},
-        title=_title(f"At training step {step}: gradient reaching each timestep", blank_notes(blank, low, PROBE_TINY)),
+        title=_title(f"At training step {step}: gradient reaching each timestep",
+                     blank_notes(blank, low, PROBE_TINY)),
     )
     return fig
 

@@ -359,7 +359,8 @@ def _without_recurrence(shapes: dict, rows: int, num_layers: int, cell: str | No
     if cell in ROWS_WITHOUT_RECURRENCE:
         per_unit = ROWS_WITHOUT_RECURRENCE[cell]
         if rows % per_unit:
-            raise WeightsError(f"weight_ih_l0 has {rows} rows: {with_article(REGISTRY[cell].label)} has a multiple of {per_unit}")
+            raise WeightsError(f"weight_ih_l0 has {rows} rows: {with_article(REGISTRY[cell].label)} has a "
+                               f"multiple of {per_unit}")
         return cell, rows // per_unit
     if num_layers > 1 and "weight_ih_l1" in shapes:
         directions = 2 if any(key.endswith("_reverse") for key in shapes) else 1

@@ -31,11 +31,13 @@ def intervention_figure(intervened: dict[str, Trace], original: dict[str, Trace]
     fig = go.Figure()
     for key, trace in intervened.items():
         cell, label = trace.cell, series_label(key, trace)
-        for name, tr, dash in ((f"{label} (intervened)", trace, "solid"), (f"{label} (original)", original[key], "dot")):
+        for name, tr, dash in ((f"{label} (intervened)", trace, "solid"),
+                               (f"{label} (original)", original[key], "dot")):
             norms = np.linalg.norm(tr.layers[0][0].grad_h.astype(np.float64), axis=1)
             norms[norms <= smallest_normal(tr)] = np.nan
             fig.add_trace(go.Scatter(y=norms, mode="lines", name=f"{name}: ‖δh_t‖",
-                                     line={"color": cell.colour, "dash": dash, "width": 2.5 if dash == "solid" else 1.5}))
+                                     line={"color": cell.colour, "dash": dash,
+                                           "width": 2.5 if dash == "solid" else 1.5}))
         if trace.layers[0][0].grad_c is not None:
             norms = np.linalg.norm(trace.layers[0][0].grad_c, axis=1)
             norms[norms <= smallest_normal(trace)] = np.nan
@@ -57,7 +59,8 @@ def horizon_text(trace: Trace) -> str:
     return f"{horizon.steps}" if horizon.steps is not None else f"> {horizon.available}"
 
 
-def phase_figure(result: Sweep, label: str, quantity: str = "horizon", current: tuple[float, float] | None = None,
+def phase_figure(result: Sweep, label: str, quantity: str = "horizon",
+                 current: tuple[float, float] | None = None,
                  ) -> go.Figure:
     """A heatmap over (recurrent scale, forget bias) of the median over seeds; spread on hover.
 
@@ -80,11 +83,13 @@ def phase_figure(result: Sweep, label: str, quantity: str = "horizon", current: 
         bar = "log₁₀ ‖∂h_T/∂h_0‖"
         text = np.vectorize(lambda m, lo, hi: f"{m:.2g} (seeds: {lo:.2g}–{hi:.2g})")(median, low, high)
     fig = go.Figure(go.Heatmap(
-        z=shown.T, x=result.scales, y=result.forget_biases, text=text.T, colorbar={"title": {"text": bar}}, **scale,
+        z=shown.T, x=result.scales, y=result.forget_biases, text=text.T,
+        colorbar={"title": {"text": bar}}, **scale,
         hovertemplate="scale %{x:g}, forget bias %{y:g}<br>%{text}<extra></extra>"))
     grid_x, grid_y = np.meshgrid(result.scales, result.forget_biases)
-    fig.add_trace(go.Scatter(x=grid_x.ravel(), y=grid_y.ravel(), mode="markers", name="pick", showlegend=False,
-                             marker={"size": 18, "opacity": 0, "symbol": "square"}, hoverinfo="none"))
+    fig.add_trace(go.Scatter(x=grid_x.ravel(), y=grid_y.ravel(), mode="markers", name="pick",
+                             showlegend=False, marker={"size": 18, "opacity": 0, "symbol": "square"},
+                             hoverinfo="none"))
     if current is not None:
         fig.add_trace(go.Scatter(x=[current[0]], y=[current[1]], mode="markers", name="current setting",
                                  marker={"symbol": "star", "size": 16, "color": "white",
@@ -110,7 +115,8 @@ def _steps(value: float, result: Sweep) -> str:
 
 def spectrum_figure(trace: Trace, label: str, layer: int = 0, direction: int = 0) -> go.Figure:
     """Eigenvalues of ∂s_t/∂s_{t−1} against the unit circle, with a slider over the shown steps."""
-    times = np.unique(np.linspace(0, trace.steps - 1, min(trace.steps, MAX_SPECTRUM_FRAMES)).round().astype(int))
+    times = np.unique(np.linspace(0, trace.steps - 1,
+                                  min(trace.steps, MAX_SPECTRUM_FRAMES)).round().astype(int))
     eig, sv = spectrum(trace, layer, direction, times)
     angle = np.linspace(0, 2 * np.pi, 181)
     circle = go.Scatter(x=np.cos(angle), y=np.sin(angle), mode="lines", name="unit circle", showlegend=False,
@@ -118,7 +124,8 @@ def spectrum_figure(trace: Trace, label: str, layer: int = 0, direction: int = 0
 
     def points(k: int) -> go.Scatter:
         return go.Scatter(x=eig[k].real, y=eig[k].imag, mode="markers", name="eigenvalues", showlegend=False,
-                          marker={"color": trace.cell.colour, "size": 8, "line": {"color": "black", "width": 0.5}},
+                          marker={"color": trace.cell.colour, "size": 8,
+                                  "line": {"color": "black", "width": 0.5}},
                           hovertemplate="λ = %{x:.3f} + %{y:.3f}i<extra></extra>")
 
     def caption(k: int) -> str:
@@ -127,14 +134,15 @@ def spectrum_figure(trace: Trace, label: str, layer: int = 0, direction: int = 0
 
     finite = np.abs(eig[np.isfinite(eig)])
     reach = max(1.1, float(finite.max()) * 1.1) if finite.size else 1.1
-    frames = [go.Frame(data=[circle, points(k)], name=str(t), layout={"title": title_block(f"{label}: spectrum of ∂s_t/∂s_t−1",
-                                                                                        [caption(k)])})
+    frames = [go.Frame(data=[circle, points(k)], name=str(t),
+                       layout={"title": title_block(f"{label}: spectrum of ∂s_t/∂s_t−1", [caption(k)])})
               for k, t in enumerate(times)]
     fig = go.Figure(data=[circle, points(0)], frames=frames)
     fig.update_layout(
         sliders=[{"active": 0, "currentvalue": {"prefix": "t = "}, "pad": {"t": 30},
                   "steps": [{"label": str(t), "method": "animate",
-                             "args": [[str(t)], {"mode": "immediate", "frame": {"duration": 0, "redraw": True},
+                             "args": [[str(t)], {"mode": "immediate",
+                                                 "frame": {"duration": 0, "redraw": True},
                                                  "transition": {"duration": 0}}]} for t in times]}],
     )
     fig.update_xaxes(range=[-reach, reach], title_text="Re λ", zeroline=True)
@@ -155,7 +163,8 @@ def connectivity_figure(matrix: np.ndarray, label: str) -> go.Figure:
     fig = go.Figure(go.Heatmap(
         z=logs.astype(np.float32), x=axis, y=axis, colorscale=GRADIENT_SCALE, zmin=top - 12, zmax=top,
         colorbar={"title": {"text": "log₁₀ ‖∂out_t/∂x_s‖"}},
-        hovertemplate="output step t = %{y}, input step s = %{x}<br>log₁₀ ‖∂out_t/∂x_s‖ = %{z:.2f}<extra></extra>"))
+        hovertemplate="output step t = %{y}, input step s = %{x}<br>log₁₀ ‖∂out_t/∂x_s‖ = "
+                      "%{z:.2f}<extra></extra>"))
     fig.update_xaxes(title_text="input step s")
     fig.update_yaxes(title_text="output step t", autorange="reversed")
     notes = ["a row: which inputs output t still depends on", "blank: exactly 0 (the future, one direction)"]

@@ -12,7 +12,8 @@ With $\delta h_t = \partial L/\partial h_t$ (the total derivative, through every
 $\delta h_t$ for $t<T$ is, with the loss at the last step only, a product of $T-t$ step Jacobians.
 In a vanilla RNN each factor is $W_{hh}^\top \operatorname{diag}(\phi'(a))$, so the product shrinks
 (or grows) geometrically: while $\gamma\,\sigma_{\max}(W_{hh}) < 1$ it must vanish (Pascanu et al. 2013).
-The LSTM also carries $\delta c_t = (W_{hr}^\top \delta h_t) \odot o_t \odot (1-\tanh^2 c_t) + \delta c_{t+1} \odot f_{t+1}$:
+The LSTM also carries $\delta c_t = (W_{hr}^\top \delta h_t) \odot o_t \odot (1-\tanh^2 c_t) """
+    r"""+ \delta c_{t+1} \odot f_{t+1}$:
 an **additive** path scaled only by the forget gate, which barely shrinks while $f \approx 1$.
 Here $W_{hr}$ is the LSTM's output projection of `proj_size` (the identity without it), not the
 GRU's reset-gate matrix of the same name.

@@ -15,4 +15,5 @@ for number, lesson in enumerate(LESSONS.values(), start=1):
         st.markdown(f"**{number}. {lesson.title}** — {lesson.summary}")
         columns = st.columns(len(lesson.parts))
         for k, (column, part) in enumerate(zip(columns, lesson.parts, strict=True)):
-            column.page_link(part.page, label=f"{k + 1}. {part.title}", query_params=lessons.part_params(lesson, k))
+            column.page_link(part.page, label=f"{k + 1}. {part.title}",
+                             query_params=lessons.part_params(lesson, k))

@@ -10,7 +10,8 @@ st.markdown(
     "Each column is one cell at the same step *t*: the forward values on its diagram and in its equations, "
     "and the gradient arriving there, with the width of each backward path set by what it carries (log "
     "scale, shared by all cells). **▶** plays forward; **◀ Play backward** sends the gradient from the last "
-    "step to the first. Click a gate (or a state) on a diagram to clamp it: every page then shows the clamped run."
+    "step to the first. Click a gate (or a state) on a diagram to clamp it: every page then shows "
+    "the clamped run."
 )
 loaded = page.load()
 if loaded is not None:
@@ -21,6 +22,7 @@ if loaded is not None:
     with right:
         layer, direction = page.pick_layer(view)
     models = loaded_models()
-    t = step_view.step_stepper(config, view, layer, direction, unit, None if models is None else models.models)
+    t = step_view.step_stepper(config, view, layer, direction, unit,
+                               None if models is None else models.models)
     step_view.whole_run(view, layer, direction, t)
     downloads.section(config, view)

@@ -93,7 +93,8 @@ def test_the_first_screen_reads_the_gradient_chart_with_live_numbers():
     assert f"RNN's gradient is below 10⁻³ of its value at T after {horizons['rnn']} steps" in sentence
     assert horizons["lstm"] is None and "LSTM's still has" in sentence and "cell highway" in sentence
     marks = [d for d in _charts(at)["overview_grad_h"]["data"] if d.get("mode") == "markers+text"]
-    assert sorted(d["text"][0] for d in marks) == sorted(f"{view.labels[c]}: {h}" for c, h in horizons.items() if h)
+    assert sorted(d["text"][0] for d in marks) == sorted(f"{view.labels[c]}: {h}"
+                                                         for c, h in horizons.items() if h)
 
 
 def test_a_link_carries_the_step_unit_layer_and_direction():
@@ -104,7 +105,8 @@ def test_a_link_carries_the_step_unit_layer_and_direction():
     assert at.selectbox(key="view_layer").value == 1
     payload = _stepper(at)
     assert payload["step"] == 7 and payload["unit_label"] == "unit 3"
-    assert all(cell["subtitle"].startswith("layer 1, reverse") and cell["reverse"] for cell in payload["cells"])
+    assert all(cell["subtitle"].startswith("layer 1, reverse") and cell["reverse"]
+               for cell in payload["cells"])
     assert {k: at.query_params[k] for k in ("step", "unit", "layer", "dir")} == {"step": "7", "unit": "3",
                                                                                  "layer": "1", "dir": "1"}
 
@@ -122,7 +124,8 @@ def test_step_through_shows_all_three_cells_by_default(default_app):
     assert payload["times"] == list(range(30)) and payload["note"] == ""
     lstm = payload["cells"][1]
     assert lstm["label"] == "LSTM" and [p["key"] for p in lstm["backward"]["paths"]] == ["highway", "gates"]
-    assert any("x: 30 steps (t = 0 … 29) × 1 feature (preset impulse)" in c.value for c in default_app.caption)
+    assert any("x: 30 steps (t = 0 … 29) × 1 feature (preset impulse)" in c.value
+               for c in default_app.caption)
 
 
 @pytest.mark.parametrize("page", PAGES[1:])
@@ -285,8 +288,8 @@ def test_config_round_trips_through_the_query_string():
     model = lstmviz.ModelSettings(hidden_size=33, num_layers=2, bidirectional=True, bias=True, proj_size=5,
                                   nonlinearity="relu", gru_variant="tutorial", init="orthogonal",
                                   recurrent_scale=1.25, forget_bias=-0.5, seed=11)
-    config = AppConfig(preset="copy", preset_length=50, preset_seed=3, cells=("rnn", "gru", "minlstm"), model=model,
-                       loss="all")
+    config = AppConfig(preset="copy", preset_length=50, preset_seed=3, cells=("rnn", "gru", "minlstm"),
+                       model=model, loss="all")
     restored, problems = from_query(to_query(config))
     assert not problems
     for name in ("preset", "preset_length", "preset_seed", "cells", "model", "loss"):
@@ -451,5 +454,6 @@ def test_a_clamp_that_does_not_fit_is_refused_with_a_reason():
 def test_every_what_if_tab_renders(tab):
     at = _app({"tab": tab}, page="pages/whatif.py")
     _no_problems(at)
-    kinds = {"Phase diagram": "whatif_phase_", "Spectrum": "whatif_spectrum", "Connectivity": "whatif_connectivity_"}
+    kinds = {"Phase diagram": "whatif_phase_", "Spectrum": "whatif_spectrum",
+             "Connectivity": "whatif_connectivity_"}
     assert sum(k.startswith(kinds[tab]) for k in _charts(at)) >= 1

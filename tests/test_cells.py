@@ -43,7 +43,8 @@ def _id(cfg):
 
 def _model(cfg, seed=0, input_size=4, hidden=6, **extra):
     settings = {k: v for k, v in cfg.items() if k != "cell"}
-    return lstmviz.ModelSettings(hidden_size=hidden, seed=seed, **settings, **extra).build(cfg["cell"], input_size)
+    return (lstmviz.ModelSettings(hidden_size=hidden, seed=seed, **settings, **extra)
+            .build(cfg["cell"], input_size))
 
 
 def _torch_run(module, x, h0=None, c0=None):
@@ -178,7 +179,8 @@ def test_hand_bptt_equals_autograd_through_the_reference_step(cfg, loss):
 def _clamps_for(cell, layer=0, direction=0):
     """A few clamps on what ``cell`` has: a gate on some units, and a state on all units."""
     gates = list(cell.gates)
-    picks = [lstmviz.Clamp(gates[len(gates) // 2], 0.9, (2, 6), units=(0, 2), layer=layer, direction=direction)] \
+    picks = [lstmviz.Clamp(gates[len(gates) // 2], 0.9, (2, 6), units=(0, 2), layer=layer,
+                           direction=direction)] \
         if gates else []
     picks.append(lstmviz.Clamp("h", 0.25, (4, 5), layer=layer, direction=direction))
     if cell.cell_state:
@@ -436,6 +438,7 @@ def test_memory_estimate_covers_what_a_trace_keeps(cfg):
     for lt in (lt for layer in tr.layers for lt in layer):
         arrays += [a for a in (lt.h, lt.c, lt.grad_h, lt.grad_c, lt.grad_h_direct) if a is not None]
         arrays += [*lt.gates.values(), *lt.preactivations.values(), *lt.grad_preactivations.values()]
-    arrays += [a for layer in tr.runs for run in layer for a in run.cache.values() if isinstance(a, np.ndarray)]
+    arrays += [a for layer in tr.runs for run in layer for a in run.cache.values()
+               if isinstance(a, np.ndarray)]
     kept = sum(a.nbytes for a in arrays)
     assert kept <= trace_bytes(model.spec, 200) <= 1.3 * kept

@@ -112,7 +112,8 @@ def test_snippet_reproduces_the_traces(tmp_path, monkeypatch, sequence):
     monkeypatch.chdir(tmp_path)
     settings = lstmviz.ModelSettings(hidden_size=4, num_layers=2, bidirectional=True, gru_variant="tutorial",
                                      init="orthogonal", recurrent_scale=1.5, forget_bias=1.0, seed=7)
-    code = export.python_snippet(("lstm", "gru", "minlstm"), export.sequence_code(**sequence), settings, loss="all")
+    code = export.python_snippet(("lstm", "gru", "minlstm"), export.sequence_code(**sequence), settings,
+                                 loss="all")
     namespace: dict = {}
     exec(code, namespace)  # noqa: S102 - the snippet is our own generated code
     assert (tmp_path / "lstmviz_gradients.html").exists()  # written, not shown: nothing blocks
@@ -120,8 +121,8 @@ def test_snippet_reproduces_the_traces(tmp_path, monkeypatch, sequence):
     for cell in ("lstm", "gru", "minlstm"):
         options = {"lstm": {"forget_bias": 1.0, "recurrent_scale": 1.5}, "minlstm": {"forget_bias": 1.0},
                    "gru": {"gru_variant": "tutorial", "recurrent_scale": 1.5}}[cell]
-        model = lstmviz.build(cell, x.shape[1], 4, num_layers=2, bidirectional=True, init="orthogonal", seed=7,
-                              **options)
+        model = lstmviz.build(cell, x.shape[1], 4, num_layers=2, bidirectional=True, init="orthogonal",
+                              seed=7, **options)
         expected = lstmviz.trace(model, x, loss="all")
         np.testing.assert_array_equal(namespace["traces"][cell].output, expected.output)
         np.testing.assert_array_equal(namespace["traces"][cell].grad_x, expected.grad_x)

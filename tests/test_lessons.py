@@ -120,7 +120,8 @@ def test_every_number_in_a_lesson_is_the_traces(item):
     typed = set(re.findall(r"(?<![\w_^{.⁻])(?:\d+\.\d+|\d{2,})(?![\w%×⁻])", part.text))
     settings = {str(v) for v in (*part.model.values(), *part.view.values(), *part.settings.values())}
     clamped = {str(n) for _, c in part.clamps for n in (c.steps[0], c.steps[1] - 1)}
-    looked_at = {str(v + d) for f in part.facts.values() for k, v in f.args.items() if k == "t" for d in (0, 1)}
+    looked_at = {str(v + d) for f in part.facts.values() for k, v in f.args.items() if k == "t"
+                 for d in (0, 1)}
     assert typed <= settings | clamped | looked_at | {"2014"}, typed
 
 

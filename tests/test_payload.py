@@ -10,7 +10,8 @@ from lstmviz import steps
 from lstmviz.payload import MAX_VALUES, per_step_values, stepper_payload
 from ui.stepper import encode_payload, fill_template, validate_payload
 
-OPTIONS = [("rnn", {"nonlinearity": "relu"}), ("lstm", {"proj_size": 2}), ("gru", {"gru_variant": "tutorial"}),
+OPTIONS = [("rnn", {"nonlinearity": "relu"}), ("lstm", {"proj_size": 2}),
+           ("gru", {"gru_variant": "tutorial"}),
            ("mingru", {}), ("minlstm", {}), ("rnn", {}), ("lstm", {}), ("gru", {})]
 
 
@@ -68,8 +69,8 @@ def test_the_mean_over_units_is_labelled_and_lists_means():
     assert payload["unit_label"].startswith("mean over 4 units")
     gru = next(c for c in payload["cells"] if c["key"] == "gru7")
     assert gru["equations"]["forward"][0].startswith(r"\overline{{r}}")
-    np.testing.assert_allclose(gru["equations"]["slots"]["mean_z"], traces["gru7"].layers[0][0].gates["z"].mean(1),
-                               rtol=1e-6)
+    np.testing.assert_allclose(gru["equations"]["slots"]["mean_z"],
+                               traces["gru7"].layers[0][0].gates["z"].mean(1), rtol=1e-6)
 
 
 def test_a_long_view_ships_a_window_around_the_step_and_says_so():

@@ -219,8 +219,8 @@ def huge():
 
 def _huge_figures(huge):
     count = 10_000
-    norms = lstmviz.JacobianNorms(np.linspace(1, 2, count), np.ones(count), np.ones((count, 256)), np.ones(count),
-                                  np.ones(count, dtype=bool))
+    norms = lstmviz.JacobianNorms(np.linspace(1, 2, count), np.ones(count), np.ones((count, 256)),
+                                  np.ones(count), np.ones(count, dtype=bool))
     yield "jacobian", plots.jacobian_figure({"lstm": norms, "gru": norms}, huge)
     yield "gradient norms", plots.gradient_norms(huge)
     yield "grad x", plots.gradient_norms(huge, "x")

@@ -146,7 +146,8 @@ def test_next_step_on_text_and_numbers():
     assert numbers.task.length == 5 and numbers.task.kind == "regression"
 
 
-@pytest.mark.parametrize("cell, options", [("gru", {"gru_variant": "tutorial"}), ("mingru", {}), ("minlstm", {})])
+@pytest.mark.parametrize("cell, options",
+                         [("gru", {"gru_variant": "tutorial"}), ("mingru", {}), ("minlstm", {})])
 def test_cells_without_a_torch_twin_train_through_their_own_equations(cell, options):
     result = train(_with_model(dataclasses.replace(TINY, cells=(cell,), steps=20), **options))
     run = result.cells[cell]
@@ -166,7 +167,8 @@ def test_cells_without_a_torch_twin_train_through_their_own_equations(cell, opti
 def test_divergence_keeps_the_last_finite_weights():
     # A relu RNN with W_hh = 5 I multiplies h by 5 per step: past float32's range within 60 steps.
     config = _with_model(
-        dataclasses.replace(TINY, cells=("rnn", "lstm"), clip_norm=None, length=60, steps=5, snapshot_every=5),
+        dataclasses.replace(TINY, cells=("rnn", "lstm"), clip_norm=None, length=60, steps=5,
+                            snapshot_every=5),
         nonlinearity="relu",
         init="identity",
         recurrent_scale=5.0,
@@ -214,7 +216,8 @@ def test_bad_user_sequences_are_refused():
 
 
 def test_memory_budget_refuses_before_any_work():
-    huge = TrainConfig(task="copy", length=1000, batch_size=256, model=ModelSettings(hidden_size=256, num_layers=3))
+    huge = TrainConfig(task="copy", length=1000, batch_size=256,
+                       model=ModelSettings(hidden_size=256, num_layers=3))
     assert training.step_bytes(huge) > 2**30
     with pytest.raises(TrainingError, match="MB .*smaller batch"):
         Trainer(huge)

@@ -27,7 +27,8 @@ class BytesCache:
     """Least-recently-used entries, at most ``budget`` bytes in all, none idle longer than ``idle``."""
 
     def __init__(self, budget: int = CACHE_BUDGET_BYTES, idle: float = IDLE_SECONDS,
-                 concurrent: int = CONCURRENT_COMPUTATIONS, clock: Callable[[], float] = time.monotonic) -> None:
+                 concurrent: int = CONCURRENT_COMPUTATIONS,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.budget, self.idle, self.clock = budget, idle, clock
         self._entries: OrderedDict[Hashable, tuple[Any, int, float]] = OrderedDict()
         self._lock = threading.Lock()

@@ -104,7 +104,8 @@ def build_models(config: AppConfig, input_size: int, loaded: Mapping[str, Model]
     return {cell: loaded.get(cell) or config.model.build(cell, input_size) for cell in config.cells}
 
 
-def jacobian_windows(models: Mapping[str, Model], steps: int, budget: float = VIEW_JACOBIAN_BUDGET) -> dict[str, int]:
+def jacobian_windows(models: Mapping[str, Model], steps: int,
+                     budget: float = VIEW_JACOBIAN_BUDGET) -> dict[str, int]:
     """Steps K per cell whose Jacobians fit the budget (split evenly between the cells)."""
     return {
         cell: int(min(steps, max(1, budget / len(models) // jacobian_cost(model.spec, 1))))
@@ -135,7 +136,8 @@ def run(config: AppConfig, loaded: Mapping[str, Model] | None = None, *,
         with np.errstate(over="ignore", invalid="ignore"):
             for cell, model in models.items():
                 clamps = [clamp for c, clamp in config.interventions if c == cell]
-                traces[cell] = lstmviz.trace(model, x, loss=config.loss, dtype="float64", interventions=clamps)
+                traces[cell] = lstmviz.trace(model, x, loss=config.loss, dtype="float64",
+                                             interventions=clamps)
     except ValueError as error:  # a clamp that does not fit this model or sequence
         return Refused(f"{cell_for(models[cell].spec).title}: {error}")
     with np.errstate(over="ignore", invalid="ignore"):

@@ -83,7 +83,8 @@ _MODEL_KEYS = {
     "forget_bias": "fbias",
     "seed": "seed",
 }
-CONFIG_KEYS = frozenset({*_SEQUENCE_KEYS.values(), *_MODEL_KEYS.values(), "cells", "loss", "mode", "text", "clamp"})
+CONFIG_KEYS = frozenset({*_SEQUENCE_KEYS.values(), *_MODEL_KEYS.values(),
+                         "cells", "loss", "mode", "text", "clamp"})
 """Every query parameter the config reads (the view adds its own: page, step, unit ...)."""
 
 
@@ -167,7 +168,8 @@ def clamps_text(interventions) -> str:
     return ";".join(clamp_text(cell, clamp) for cell, clamp in interventions)
 
 
-_CLAMP = re.compile(r"(?P<cell>\w+)\.(?P<name>[\w']+)=(?P<value>[-+0-9.eE]+):(?P<start>\d{1,5})-(?P<stop>\d{1,5})"
+_CLAMP = re.compile(r"(?P<cell>\w+)\.(?P<name>[\w']+)=(?P<value>[-+0-9.eE]+):"
+                    r"(?P<start>\d{1,5})-(?P<stop>\d{1,5})"
                     r"(?P<options>(?::(?:u\d{1,4}(?:\.\d{1,4}){0,63}|l\d|r))*)")
 
 
@@ -177,13 +179,13 @@ def parse_clamps(text: str) -> tuple[tuple[str, Clamp], ...]:
     for part in [p for p in text.split(";") if p][:MAX_CLAMPS + 1]:
         match = _CLAMP.fullmatch(part)
         if match is None or match["cell"] not in CELL_NAMES:
-            raise ValueError(f"a clamp reads like lstm.f=1:5-20 (optionally :u0.2 units, :l1 layer, :r reverse); "
-                             f"got {part[:60]!r}")
+            raise ValueError(f"a clamp reads like lstm.f=1:5-20 (optionally :u0.2 units, :l1 layer, "
+                             f":r reverse); got {part[:60]!r}")
         options = match["options"].split(":")[1:]
         units = next((tuple(int(u) for u in o[1:].split(".")) for o in options if o.startswith("u")), None)
         layer = next((int(o[1:]) for o in options if o.startswith("l")), 0)
-        clamp = Clamp(match["name"], float(match["value"]), (int(match["start"]), int(match["stop"])), units, layer,
-                      int("r" in options))
+        clamp = Clamp(match["name"], float(match["value"]), (int(match["start"]), int(match["stop"])),
+                      units, layer, int("r" in options))
         parsed.append((match["cell"], clamp))
     if len(parsed) > MAX_CLAMPS:
         raise ValueError(f"at most {MAX_CLAMPS} clamps")

@@ -21,7 +21,8 @@ def side_by_side(view: View, layer: int, direction: int) -> None:
         for column, cell in zip(st.columns(len(row)), row, strict=True):
             with column:
                 where = page.clamp_layer(view, cell, layer, direction)
-                page.show("state_heatmaps", plots.state_heatmaps(view.traces[cell], *where, characters=view.characters,
+                page.show("state_heatmaps",
+                          plots.state_heatmaps(view.traces[cell], *where, characters=view.characters,
                                                panel_height=110), key=f"gates_heatmap_{cell}")
 
 
@@ -38,7 +39,8 @@ def chosen_units(view: View, layer: int, direction: int) -> None:
         for column, cell in zip(st.columns(len(row)), row, strict=True):
             with column:
                 where = page.clamp_layer(view, cell, layer, direction)
-                page.show("unit_lines", plots.unit_lines(view.traces[cell], units, *where, characters=view.characters),
+                page.show("unit_lines",
+                          plots.unit_lines(view.traces[cell], units, *where, characters=view.characters),
                           key=f"gates_lines_{cell}")
 
 

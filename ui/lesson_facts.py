@@ -68,10 +68,10 @@ def pascanu_reading(view: View, fact: Fact) -> str:
     """What the Pascanu bound says for the RNN's W_hh, as a phrase that is true either way."""
     sigma = sigma_max(view, fact)
     if sigma < 1:
-        return (f"σ_max(W_hh) = {sigma:.3f} is below 1, so the bound forces the gradient to vanish at least as "
-                f"fast as {sigma:.3f}^(T−t)")
-    return (f"σ_max(W_hh) = {sigma:.3f} is not below 1, so the bound alone does not force vanishing here; the "
-            "tanh's slopes 1 − h² < 1 shrink each step further")
+        return (f"σ_max(W_hh) = {sigma:.3f} is below 1, so the bound forces the gradient to vanish at least "
+                f"as fast as {sigma:.3f}^(T−t)")
+    return (f"σ_max(W_hh) = {sigma:.3f} is not below 1, so the bound alone does not force vanishing here; "
+            "the tanh's slopes 1 − h² < 1 shrink each step further")
 
 
 def decade(view: View, fact: Fact):

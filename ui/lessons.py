@@ -184,7 +184,8 @@ def panel(current: AppConfig) -> None:
         st.markdown(text)
         st.markdown(f"**Look at:** {part.look}")
         if _left(part, current):
-            st.info("You have changed this part's settings: the text above describes the lesson's own setting.")
+            st.info("You have changed this part's settings: the text above describes the "
+                    "lesson's own setting.")
             st.button("Back to the lesson's setting", on_click=_reapply, key="lesson_reapply")
         if part.question is not None:
             with st.expander(f"Check yourself: {part.question.ask}"):

@@ -32,7 +32,8 @@ class LoadedModels:
             spec = model.spec
             extra = [f"{spec.num_layers} layer{'s' if spec.num_layers > 1 else ''}",
                      f"input {spec.input_size}", f"hidden {spec.hidden_size}"]
-            extra += ["bidirectional"] * spec.bidirectional + [f"proj_size {spec.proj_size}"] * bool(spec.proj_size)
+            extra += (["bidirectional"] * spec.bidirectional
+                      + [f"proj_size {spec.proj_size}"] * bool(spec.proj_size))
             extra += ["no bias"] * (not spec.bias)
             parts.append(f"{model_title(model)}: {', '.join(extra)}")
         return "; ".join(parts)

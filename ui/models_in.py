@@ -47,7 +47,8 @@ def _load_upload(module: str | None = None) -> None:
     spec = loaded.model.spec
     title = cell_for(spec).title
     note = open_models(f"uploaded {upload.name}", {spec.cell: loaded.model})
-    messages = [("success", f"Loaded {_article(title)} {title} from {upload.name}: every page now traces it.")]
+    messages = [("success", f"Loaded {_article(title)} {title} from {upload.name}: "
+                            "every page now traces it.")]
     messages += [("info", n) for n in loaded.notes]
     if note:
         messages.append(("info", note))
@@ -59,7 +60,8 @@ def _open_example() -> None:
     models = weights.load_example("recall_first")
     task = info["task"]
     label = f"example: {weights.EXAMPLES['recall_first']} (length {task['length']})"
-    open_models(label, models, preset=task["name"], length=task["length"], seed=info["config"]["model"]["seed"])
+    open_models(label, models, preset=task["name"], length=task["length"],
+                seed=info["config"]["model"]["seed"])
     finals = ", ".join(f"{cell.upper()} loss {final['loss']:.4g}, accuracy {final['accuracy']:.0%}"
                        for cell, final in info["final"].items())
     st.session_state[MESSAGES] = [
@@ -71,10 +73,10 @@ def _open_example() -> None:
 def section() -> None:
     st.header("Your own model, or the shipped example")
     st.caption(
-        "Load the state_dict of an `nn.RNN`, `nn.LSTM` or `nn.GRU` (any layers, directions, `proj_size`, bias), "
-        "or a larger model's state_dict that holds one. `.pt` files are read as plain data (tensors only, "
-        "checked before anything is copied): nothing in them can run. The architecture is read from the "
-        "names and shapes."
+        "Load the state_dict of an `nn.RNN`, `nn.LSTM` or `nn.GRU` (any layers, directions, `proj_size`, "
+        "bias), or a larger model's state_dict that holds one. `.pt` files are read as plain data (tensors "
+        "only, checked before anything is copied): nothing in them can run. The architecture is read from "
+        "the names and shapes."
     )
     left, right = st.columns([3, 2])
     left.file_uploader(
@@ -86,17 +88,19 @@ def section() -> None:
         help="Save one with safetensors.torch.save_file(module.state_dict(), 'w.safetensors') or "
         "torch.save(module.state_dict(), 'w.pt').",
     )
-    right.segmented_control("An nn.RNN's nonlinearity (not stored in its weights)", tuple(NONLINEARITY_LABELS),
+    right.segmented_control("An nn.RNN's nonlinearity (not stored in its weights)",
+                            tuple(NONLINEARITY_LABELS),
                             format_func=NONLINEARITY_LABELS.get, default="auto", required=True,
                             key="tl_nonlinearity", persist_state="session")
     for prefix in st.session_state.get(CHOICES, ()):
-        st.button(f"Load the module {prefix or '(top level)'}", key=f"tl_module_{prefix}", on_click=_load_upload,
-                  args=(prefix,))
-    st.button(f"Open example: {weights.EXAMPLES['recall_first']}", on_click=_open_example, key="tl_open_example",
-              help="Trained by scripts/make_example.py, no training needed.")
+        st.button(f"Load the module {prefix or '(top level)'}", key=f"tl_module_{prefix}",
+                  on_click=_load_upload, args=(prefix,))
+    st.button(f"Open example: {weights.EXAMPLES['recall_first']}", on_click=_open_example,
+              key="tl_open_example", help="Trained by scripts/make_example.py, no training needed.")
     for kind, text in st.session_state.get(MESSAGES, []):
         getattr(st, kind)(plain(text))
     current = loaded_models()
     if current is not None:
-        st.caption(plain(f"Every page now traces: {current.label}") + " (the sidebar's *Back to fresh cells* undoes it).")
+        st.caption(plain(f"Every page now traces: {current.label}")
+                   + " (the sidebar's *Back to fresh cells* undoes it).")
         page_links()

@@ -40,10 +40,12 @@ def reading(view: View) -> str:
     if next(iter(view.traces.values())).loss_kind != "last":
         return "Choose *Loss L: last step* in the sidebar: the horizon reads back from the loss at T."
     parts = [cell_reading(view, cell) for cell in view.traces]
-    return f"Reading ‖δh_t‖ back from the loss at the last step T = {view.steps - 1}: " + "; ".join(parts) + "."
+    return (f"Reading ‖δh_t‖ back from the loss at the last step T = {view.steps - 1}: "
+            + "; ".join(parts) + ".")
 
 
 def first_screen(view: View) -> None:
     st.markdown(reading(view))
-    page.show("gradient_norms", plots.gradient_norms(view.labelled(), "h", mark_horizons=True, characters=view.characters,
+    page.show("gradient_norms",
+              plots.gradient_norms(view.labelled(), "h", mark_horizons=True, characters=view.characters,
                                    height=340), key="overview_grad_h")

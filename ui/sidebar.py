@@ -163,7 +163,8 @@ def _load_csv() -> None:
     try:
         if upload.size > MAX_CSV_BYTES:  # refused before reading a byte of it
             raise SequenceError(
-                f"the file has {upload.size / 1e6:.1f} MB; CSV files up to {MAX_CSV_BYTES / 1e6:g} MB are read"
+                f"the file has {upload.size / 1e6:.1f} MB; CSV files up to "
+                f"{MAX_CSV_BYTES / 1e6:g} MB are read"
             )
         text, notes = csv_text_with_notes(upload.getvalue())
     except SequenceError as error:
@@ -187,7 +188,8 @@ def _sequence_widgets() -> None:
     name = state["w_preset"]
     st.caption(plain(PRESETS.get(name, "the tutorials' worked example: 3 characters, one step each")))
     left, right = st.columns([3, 2])
-    left.slider("Length", 2, MAX_STEPS, key="w_length", on_change=_fill_from_preset, disabled=name not in PRESETS)
+    left.slider("Length", 2, MAX_STEPS, key="w_length", on_change=_fill_from_preset,
+                disabled=name not in PRESETS)
     right.number_input("Preset seed", 0, 2**31 - 1, step=1, key="w_pseed", on_change=_fill_from_preset,
                        disabled=name not in RANDOM_PRESETS)
     st.segmented_control("Read the box as", tuple(_MODE_LABELS), format_func=_MODE_LABELS.get, required=True,
@@ -224,7 +226,8 @@ def _cell_widgets(loaded: LoadedModels | None) -> None:
         "Cells to show",
         CELL_NAMES,
         selection_mode="multi",
-        format_func=lambda cell: REGISTRY[cell].label + (" (loaded)" if loaded and cell in loaded.models else ""),
+        format_func=lambda cell: REGISTRY[cell].label + (" (loaded)" if loaded and cell in loaded.models
+                                                         else ""),
         key="w_cells",
         help="Every page shows the enabled cells side by side, on the same input. minGRU and minLSTM "
         "(Feng et al. 2024) have no recurrent weights at all: their gates read x_t only.",
@@ -246,7 +249,8 @@ def _cell_widgets(loaded: LoadedModels | None) -> None:
         ("tanh", "relu"),
         required=True,
         key="w_nonlinearity",
-        help="relu is unbounded: with a recurrent scale above 1 the state and the gradient can really explode.",
+        help="relu is unbounded: with a recurrent scale above 1 the state and the gradient can "
+             "really explode.",
     )
 
 
@@ -300,7 +304,8 @@ def _config(loaded: LoadedModels | None) -> AppConfig:
         model["forget_bias"] = 0.0
     cells = tuple(c for c in CELL_NAMES if c in state["w_cells"])
     config = AppConfig(**values, cells=cells, model=ModelSettings(**model),
-                       interventions=state.get(_INTERVENTIONS, ()), models_key="" if loaded is None else loaded.key)
+                       interventions=state.get(_INTERVENTIONS, ()),
+                       models_key="" if loaded is None else loaded.key)
     return replace(config, preset_length=int(config.preset_length), preset_seed=int(config.preset_seed))
 
 

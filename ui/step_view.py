@@ -94,5 +94,5 @@ def whole_run(view: View, layer: int, direction: int, t: int) -> None:
                                                          characters=view.characters, clickable=True),
                   key=key, on_select=lambda key=key: _clicked(key), selection_mode="points")
     traces = {view.labels[c]: tr for c, tr in view.traces.items()}
-    page.show("gradient_norms", plots.gradient_norms(traces, "h", t=t, characters=view.characters), key="step_norms",
-              on_select=lambda: _clicked("step_norms"), selection_mode="points")
+    page.show("gradient_norms", plots.gradient_norms(traces, "h", t=t, characters=view.characters),
+              key="step_norms", on_select=lambda: _clicked("step_norms"), selection_mode="points")

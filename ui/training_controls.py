@@ -61,25 +61,28 @@ def _controls() -> dict:
             value=training.DEFAULT_LENGTH, step=5, key="tl_length", persist_state="session",
             help="The distance the memory must bridge. Longer is harder, above all for the RNN.",
         )
-        steps = right.number_input("Training steps", 1, MAX_TRAIN_STEPS, value=training.DEFAULT_STEPS, step=50,
-                                   key="tl_steps", persist_state="session")
+        steps = right.number_input("Training steps", 1, MAX_TRAIN_STEPS, value=training.DEFAULT_STEPS,
+                                   step=50, key="tl_steps", persist_state="session")
         learning_rate = left.select_slider("Learning rate (Adam)", LEARNING_RATES,
                                            value=training.DEFAULT_LEARNING_RATE, key="tl_lr",
                                            persist_state="session")
         batch = middle.select_slider("Batch size", BATCH_SIZES, value=training.DEFAULT_BATCH, key="tl_batch",
                                      persist_state="session")
         every = right.number_input("Snapshot every … steps", 1, MAX_TRAIN_STEPS,
-                                   value=training.DEFAULT_SNAPSHOT_EVERY, key="tl_every", persist_state="session")
+                                   value=training.DEFAULT_SNAPSHOT_EVERY, key="tl_every",
+                                   persist_state="session")
         size_mode = left.segmented_control(
-            "Cell sizes", tuple(SIZE_LABELS), format_func=SIZE_LABELS.get, default="equal_hidden", required=True,
-            key="tl_size_mode", persist_state="session",
+            "Cell sizes", tuple(SIZE_LABELS), format_func=SIZE_LABELS.get, default="equal_hidden",
+            required=True, key="tl_size_mode", persist_state="session",
             help="≈ equal parameters: each cell gets the hidden size whose parameter count (readout "
             "included) is closest to the LSTM's at the sidebar's hidden size.",
         )
-        clip_on = middle.toggle("Clip the gradient norm", value=True, key="tl_clip_on", persist_state="session")
-        clip = right.number_input("Max gradient norm", 0.01, 1000.0, value=training.DEFAULT_CLIP, key="tl_clip",
-                                  disabled=not clip_on, persist_state="session",
-                                  help="torch.nn.utils.clip_grad_norm_ over all parameters, readout included.")
+        clip_on = middle.toggle("Clip the gradient norm", value=True, key="tl_clip_on",
+                                persist_state="session")
+        clip = right.number_input("Max gradient norm", 0.01, 1000.0, value=training.DEFAULT_CLIP,
+                                  key="tl_clip", disabled=not clip_on, persist_state="session",
+                                  help="torch.nn.utils.clip_grad_norm_ over all parameters, "
+                                       "readout included.")
     return {
         "task": task,
         "length": int(length),
@@ -99,8 +102,8 @@ def _task_and_source(task: str, app: AppConfig) -> tuple[str, str]:
         st.caption(plain(f"{TASK_LABELS[task]}: {PRESETS[task]}. Loss to beat: {loss:.3f}, by {what}."))
         return task, ""
     kind = "characters: classification over its vocabulary" if app.mode == "text" else "numbers: regression"
-    st.caption(f"Next-step prediction reads the sidebar's sequence ({kind}) and learns x_{{t+1}} from x_≤t on "
-               "random windows of it.")
+    st.caption(f"Next-step prediction reads the sidebar's sequence ({kind}) and learns x_{{t+1}} from x_≤t "
+               "on random windows of it.")
     return ("next_char" if app.mode == "text" else "next_value"), app.text
 
 
@@ -110,8 +113,8 @@ def _explain_sidebar_settings(app: AppConfig) -> None:
         plain(
             f"From the sidebar: cells {', '.join(app.cells) or 'none'} · hidden size {m.hidden_size} · "
             f"{m.num_layers} layer(s) · seed {m.seed} · init {m.init} · W_hh × {m.recurrent_scale:g} · "
-            f"forget-gate bias {m.forget_bias:+g} · GRU {m.gru_variant} · RNN {m.nonlinearity}. Training starts "
-            "from fresh cells built with these settings, one direction only (a backward pass would read "
-            "the answer before the question)."
+            f"forget-gate bias {m.forget_bias:+g} · GRU {m.gru_variant} · RNN {m.nonlinearity}. Training "
+            "starts from fresh cells built with these settings, one direction only (a backward pass would "
+            "read the answer before the question)."
         )
     )

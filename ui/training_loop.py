@@ -41,8 +41,8 @@ def train(config: TrainConfig | None) -> None:
     trainer = state.get(TRAINER)
     if trainer is not None and state.pop(STOP, False):
         trainer.stop()
-    middle.button("Stop", on_click=_request_stop, disabled=trainer is None or trainer.done, key="tl_stop_button",
-                  width="stretch")
+    middle.button("Stop", on_click=_request_stop, disabled=trainer is None or trainer.done,
+                  key="tl_stop_button", width="stretch")
     stopped = trainer is not None and trainer.stopped and trainer.step < trainer.config.steps
     right.button("Continue", on_click=_continue, disabled=not stopped, key="tl_continue", width="stretch",
                  help="Go on from the step where the run stopped, with everything it learned.")
@@ -68,7 +68,8 @@ def _run(trainer: Trainer) -> None:
             shown["bar"] = update.seconds
             losses = " · ".join(f"{c} {v:.4g}" for c, v in update.losses.items())
             bar.progress(update.step / update.total,
-                         text=f"Step {update.step} of {update.total} · {update.seconds:.1f} s · loss {losses}")
+                         text=f"Step {update.step} of {update.total} · {update.seconds:.1f} s · "
+                              f"loss {losses}")
         # Redraw only right after a snapshot, where result() adds nothing of its own.
         at_snapshot = update.step % trainer.config.snapshot_every == 0
         if at_snapshot and update.seconds - shown["charts"] >= LIVE_CHART_SECONDS:

@@ -30,15 +30,18 @@ def show() -> None:
     st.header(f"{result.task.label}, length {result.task.length}")
     _summary(result)
     selected = st.session_state.get(f"tl_snapshot_{runs}", result.snapshot_steps[-1])
-    page.show("training_curves", training_plots.curves_figure(result, selected_step=selected), key="tl_curves")
+    page.show("training_curves", training_plots.curves_figure(result, selected_step=selected),
+              key="tl_curves")
     absolute = st.toggle("Absolute colour scale (all cells on one scale)", key="tl_absolute",
                          help="Off: each row is relative to its own largest value, so a small gradient that "
                          "still reaches the first steps is as visible as a large one.")
     st.caption(
         "Each row of a heatmap is one snapshot; each column a timestep of the probe sequence (the sidebar "
-        "preset of this task, or your sequence). Bright far to the left = the loss still reaches the first steps."
+        "preset of this task, or your sequence). Bright far to the left = the loss still reaches "
+        "the first steps."
     )
-    page.show("training_horizon", training_plots.gradient_horizon_figure(result, selected_step=selected, normalise=not absolute),
+    page.show("training_horizon",
+              training_plots.gradient_horizon_figure(result, selected_step=selected, normalise=not absolute),
               key="tl_horizon")
     with st.expander("Total gradient norm per step (what clipping acts on)"):
         page.show("grad_norm", training_plots.grad_norm_figure(result), key="tl_gradnorm")
@@ -61,7 +64,8 @@ def _summary(result: TrainingResult) -> None:
             delta_arrow="off",
             border=True,
             help="On a fixed evaluation batch of 256 sequences never used in training. "
-            + (f"A regression output counts as correct within {training.REGRESSION_TOLERANCE:g} of its target."
+            + ("A regression output counts as correct within "
+               f"{training.REGRESSION_TOLERANCE:g} of its target."
                if result.task.kind == "regression" else "Correct = the highest score is on the right class."),
         )
         if run.diverged_at is not None:
@@ -71,7 +75,8 @@ def _summary(result: TrainingResult) -> None:
             )
     if result.task.name in BASELINES:
         what, value = BASELINES[result.task.name]
-        st.caption(f"Loss to beat: {value:.3f}, by {what}. A cell stuck there has learned nothing about the past.")
+        st.caption(f"Loss to beat: {value:.3f}, by {what}. A cell stuck there has learned nothing "
+                   "about the past.")
 
 
 def _open_snapshot(index: int) -> None:
@@ -80,7 +85,8 @@ def _open_snapshot(index: int) -> None:
     label = f"trained on {result.task.label.lower()} (length {result.task.length}), step {step}"
     task = result.task
     if task.name in BUILTIN_TASKS:
-        open_models(label, result.models_at(index), preset=task.name, length=task.length, seed=result.config.seed)
+        open_models(label, result.models_at(index), preset=task.name, length=task.length,
+                    seed=result.config.seed)
     else:
         open_models(label, result.models_at(index))
     st.session_state[OPENED] = label
@@ -89,20 +95,22 @@ def _open_snapshot(index: int) -> None:
 def _snapshots(result: TrainingResult, runs: int) -> None:
     st.header("Snapshots")
     steps = result.snapshot_steps
-    step = st.select_slider("Training step of the snapshot", steps, value=steps[-1], key=f"tl_snapshot_{runs}")
+    step = st.select_slider("Training step of the snapshot", steps, value=steps[-1],
+                            key=f"tl_snapshot_{runs}")
     index = steps.index(step)
     page.show("snapshot_profile", training_plots.snapshot_profile_figure(result, index), key="tl_profile")
     left, right = st.columns([2, 3])
-    left.button(f"Open step {step} in the other pages", on_click=_open_snapshot, args=(index,), type="primary",
-                key="tl_open_snapshot", width="stretch")
+    left.button(f"Open step {step} in the other pages", on_click=_open_snapshot, args=(index,),
+                type="primary", key="tl_open_snapshot", width="stretch")
     opened = st.session_state.get(OPENED)
     current = loaded_models()
     if opened and current is not None and current.label == opened:
         right.success(f"Every page now traces the cells {opened}.")
         page_links()
     st.subheader("Download the weights")
-    st.caption("PyTorch state_dicts as .safetensors: `nn.LSTM(...).load_state_dict(safetensors.torch.load_file(path))`. "
-               "The readout layer is not included.")
+    st.caption("PyTorch state_dicts as .safetensors: "
+               "`nn.LSTM(...).load_state_dict(safetensors.torch.load_file(path))`. The readout layer "
+               "is not included.")
     for column, (cell, run) in zip(st.columns(len(result.cells)), result.cells.items(), strict=True):
         model = run.snapshots[index].model
         column.download_button(

@@ -81,19 +81,22 @@ def clamp_form(config: AppConfig, view: View, cancel: bool = False) -> None:
         if cancel:
             st.button("Cancel", on_click=_cancel, key="whatif_cancel")
         a, b, c = st.columns(3)
-        cell = a.selectbox("Cell", cells, index=cells.index(wanted["cell"]) if wanted.get("cell") in cells else 0,
+        cell = a.selectbox("Cell", cells,
+                           index=cells.index(wanted["cell"]) if wanted.get("cell") in cells else 0,
                            format_func=view.labels.get, key="whatif_cell")
         sizes = quantity_sizes(view.traces[cell].cell)
         names = list(sizes)
         name = b.selectbox("Gate or state", names,
                            index=names.index(wanted["name"]) if wanted.get("name") in names else 0,
-                           help="A gate letter of this cell, or its state h (and c for the LSTM).", key="whatif_name")
+                           help="A gate letter of this cell, or its state h (and c for the LSTM).",
+                           key="whatif_name")
         value = c.number_input("Value", -10.0, 10.0, value=1.0, step=0.1, key="whatif_value")
         start, stop = wanted.get("steps", (0, view.steps))
         steps = st.slider("Steps (the clamp holds from the first to the last)", 0, view.steps - 1,
                           value=(min(start, view.steps - 1), min(stop, view.steps) - 1), key="whatif_steps")
         units = st.multiselect("Units (none chosen: all)", range(sizes[name]),
-                               default=[u for u in wanted.get("units") or () if u < sizes[name]], key="whatif_units")
+                               default=[u for u in wanted.get("units") or () if u < sizes[name]],
+                               key="whatif_units")
         if st.button("Apply", type="primary", key="whatif_apply"):
             if len(config.interventions) >= MAX_CLAMPS:
                 st.error(f"At most {MAX_CLAMPS} clamps: remove one first.")
@@ -107,9 +110,9 @@ def clamp_form(config: AppConfig, view: View, cancel: bool = False) -> None:
 def comparison(config: AppConfig, view: View, models) -> None:
     """The clamped run against the original, with both horizons and one line reading them."""
     if not config.interventions:
-        st.info("No clamps yet. Try the LSTM with f = 1 and i = 0 on steps 5–19: the cell state holds and δc is "
-                "carried through unchanged. Click a gate on the Step-through diagram, drag over a heatmap below, "
-                "or use the form above.")
+        st.info("No clamps yet. Try the LSTM with f = 1 and i = 0 on steps 5–19: the cell state holds and δc "
+                "is carried through unchanged. Click a gate on the Step-through diagram, drag over a heatmap "
+                "below, or use the form above.")
         return
     original = compute(replace(config, interventions=()), models)
     if not isinstance(original, View):
@@ -129,8 +132,8 @@ def reading(label: str, clamped, original) -> str:
         return float(norms[0] / norms[-1]) if norms[-1] else float("nan")
 
     text = (f"{label}: ‖δh_0‖ is {share(clamped.layers[0][0].grad_h):.2g} of ‖δh_T‖ with the clamps, "
-            f"{share(original.layers[0][0].grad_h):.2g} without (horizon {_steps(gradient_horizon(original))} → "
-            f"{_steps(gradient_horizon(clamped))} steps)")
+            f"{share(original.layers[0][0].grad_h):.2g} without (horizon "
+            f"{_steps(gradient_horizon(original))} → {_steps(gradient_horizon(clamped))} steps)")
     if clamped.layers[0][0].grad_c is not None:
         text += (f"; ‖δc_0‖ is {share(clamped.layers[0][0].grad_c):.2g} of ‖δc_T‖ with the clamps, "
                  f"{share(original.layers[0][0].grad_c):.2g} without")
@@ -144,7 +147,8 @@ def _steps(horizon) -> str:
 def _dragged(key: str, cell: str, quantities: tuple[str, ...]) -> None:
     event = st.session_state.get(key)
     selection = getattr(event, "selection", None) or (event or {}).get("selection", {})
-    points = getattr(selection, "points", None) or (selection.get("points", []) if isinstance(selection, dict) else [])
+    points = getattr(selection, "points", None) or (selection.get("points", []) if isinstance(selection, dict)
+                                                    else [])
     picked = [p for p in points if p.get("curve_number", -1) >= len(quantities)]
     if not picked:
         return
@@ -176,7 +180,8 @@ def _sweep(cell: str, x: np.ndarray, settings: lstmviz.ModelSettings) -> lstmviz
 def _apply_point(key: str, config: AppConfig) -> None:
     event = st.session_state.get(key)
     selection = getattr(event, "selection", None) or (event or {}).get("selection", {})
-    points = getattr(selection, "points", None) or (selection.get("points", []) if isinstance(selection, dict) else [])
+    points = getattr(selection, "points", None) or (selection.get("points", []) if isinstance(selection, dict)
+                                                    else [])
     if points:
         scale, bias = float(points[0]["x"]), float(points[0]["y"])
         hand_over(replace(config, model=replace(config.model, recurrent_scale=scale, forget_bias=bias)))
@@ -184,9 +189,9 @@ def _apply_point(key: str, config: AppConfig) -> None:
 
 def phase_section(config: AppConfig, view: View) -> None:
     st.header("Vanishing or exploding: recurrent scale × forget bias")
-    st.caption(f"Each cell freshly built at every grid point ({len(SCALES)} scales × {len(FORGET_BIASES)} forget "
-               f"biases × {len(SEEDS)} seeds), one layer, on the sidebar's sequence (its first {MAX_SWEEP_STEPS} steps "
-               "at most). Click a point to apply that setting in the sidebar.")
+    st.caption(f"Each cell freshly built at every grid point ({len(SCALES)} scales × {len(FORGET_BIASES)} "
+               f"forget biases × {len(SEEDS)} seeds), one layer, on the sidebar's sequence (its first "
+               f"{MAX_SWEEP_STEPS} steps at most). Click a point to apply that setting in the sidebar.")
     quantity = st.segmented_control("Show", ("horizon", "gain"), required=True, default="horizon",
                                     format_func={"horizon": "gradient horizon", "gain": "‖∂h_T/∂h_0‖"}.get,
                                     key="whatif_phase_quantity")
@@ -201,8 +206,9 @@ def phase_section(config: AppConfig, view: View) -> None:
                     st.error(plain(str(error)))
                     continue
                 key = f"whatif_phase_{cell}"
-                page.show("phase", whatif_plots.phase_figure(result, view.labels[cell], quantity, current), key=key,
-                          on_select=lambda key=key: _apply_point(key, config), selection_mode="points")
+                page.show("phase", whatif_plots.phase_figure(result, view.labels[cell], quantity, current),
+                          key=key, on_select=lambda key=key: _apply_point(key, config),
+                          selection_mode="points")
 
 
 def spectrum_section(view: View) -> None:
@@ -210,15 +216,17 @@ def spectrum_section(view: View) -> None:
     st.caption("Move the slider under the chart to scrub through the steps (in the browser, no rerun).")
     cell = st.segmented_control("Cell", tuple(view.traces), format_func=view.labels.get, required=True,
                                 default=next(iter(view.traces)), key="whatif_spectrum_cell")
-    page.show("spectrum", whatif_plots.spectrum_figure(view.traces[cell], view.labels[cell]), key="whatif_spectrum")
+    page.show("spectrum", whatif_plots.spectrum_figure(view.traces[cell], view.labels[cell]),
+              key="whatif_spectrum")
     result = st.session_state.get("tl_result")
     if result is not None and cell in result.cells:
         steps = result.snapshot_steps
-        step = st.select_slider("…or at a training snapshot (the Training lab's run, on its probe sequence)", steps,
-                                value=steps[-1], key="whatif_snapshot")
+        step = st.select_slider("…or at a training snapshot (the Training lab's run, on its probe sequence)",
+                                steps, value=steps[-1], key="whatif_snapshot")
         model = result.cells[cell].snapshots[steps.index(step)].model
         trace = lstmviz.trace(model, result.probe_x, dtype="float64")
-        page.show("spectrum", whatif_plots.spectrum_figure(trace, f"{view.labels[cell]} at training step {step}"),
+        page.show("spectrum",
+                  whatif_plots.spectrum_figure(trace, f"{view.labels[cell]} at training step {step}"),
                   key="whatif_spectrum_snapshot")
 
 

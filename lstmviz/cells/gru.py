@@ -19,7 +19,8 @@ state); the tutorial's z is 1 minus that.
 Backward (delta = dL/d), PyTorch: delta_a_n = delta_h (1-z)(1-n^2); delta_a_z = delta_h (h_{t-1}-n) z(1-z);
 delta_a_r = delta_a_n (W_hn h_{t-1} + b_hn) r(1-r); delta_h_{t-1} gets delta_h z + W_hr^T delta_a_r
 + W_hz^T delta_a_z + W_hn^T (delta_a_n r). Tutorial: delta_a_n = delta_h z (1-n^2);
-delta_a_z = delta_h (n - h_{t-1}) z(1-z); delta_(r h) = W_hn^T delta_a_n; delta_a_r = delta_(r h) h_{t-1} r(1-r);
+delta_a_z = delta_h (n - h_{t-1}) z(1-z); delta_(r h) = W_hn^T delta_a_n; \
+delta_a_r = delta_(r h) h_{t-1} r(1-r);
 delta_h_{t-1} gets delta_h (1-z) + r delta_(r h) + W_hr^T delta_a_r + W_hz^T delta_a_z.
 """
 
@@ -404,7 +405,8 @@ class GRU(Cell):
             first = [head + r" + \delta h_{{{tn}}} \, " + keep + " + " + gates,
                      r"= {dh_direct} + {from_direct:p} + {from_gates:p} = {dh}"]
         return first + [
-            r"\delta a^r_{{{t}}} = {da_r}, \quad \delta a^z_{{{t}}} = {da_z}, \quad \delta a^n_{{{t}}} = {da_n}"
+            r"\delta a^r_{{{t}}} = {da_r}, \quad \delta a^z_{{{t}}} = {da_z}, "
+            r"\quad \delta a^n_{{{t}}} = {da_n}"
         ]
 
     def backward_slots(self, q, p) -> dict[str, np.ndarray]:

@@ -173,7 +173,9 @@ class LSTM(Cell):
         h, c = state
         gx, gh = torch_affine(p, x, h)
         a_i, a_f, a_g, a_o = (gx + gh).chunk(4, dim=-1)
-        i, f, g, o = (hook(k, v) for k, v in zip(self.rows, (a_i.sigmoid(), a_f.sigmoid(), a_g.tanh(), a_o.sigmoid()), strict=True))
+        i, f, g, o = (hook(k, v) for k, v in zip(self.rows,
+                                                 (a_i.sigmoid(), a_f.sigmoid(), a_g.tanh(), a_o.sigmoid()),
+                                                 strict=True))
         c = hook("c", f * c + i * g)
         h = o * c.tanh()
         if "weight_hr" in p:
@@ -279,7 +281,8 @@ class LSTM(Cell):
         proj = bool(self.spec.proj_size)
         dm = r"(W_{hr}^{\top} \delta h_t)" if proj else r"\delta h_t"
         return [
-            rf"\delta h_t = \frac{{\partial \ell_t}}{{\partial h_t}} + W_{{hh}}^{{\top}}\, \delta a_{{{nxt}}}",
+            rf"\delta h_t = \frac{{\partial \ell_t}}{{\partial h_t}} "
+            rf"+ W_{{hh}}^{{\top}}\, \delta a_{{{nxt}}}",
             rf"\delta c_t = {dm} \odot o_t \odot (1 - \tanh^2 c_t) + \delta c_{{{nxt}}} \odot f_{{{nxt}}}",
             r"\delta a^i_t = \delta c_t \odot g_t \odot i_t (1 - i_t)",
             rf"\delta a^f_t = \delta c_t \odot c_{{{prv}}} \odot f_t (1 - f_t)",

@@ -144,7 +144,8 @@ class MinGRU(Cell):
 
     def bptt(self, nxt: str = "t+1", prv: str = "t-1") -> list[str]:
         return [
-            rf"\delta h_t = \frac{{\partial \ell_t}}{{\partial h_t}} + \delta h_{{{nxt}}} \odot (1 - z_{{{nxt}}})",
+            rf"\delta h_t = \frac{{\partial \ell_t}}{{\partial h_t}} + \delta h_{{{nxt}}} \odot "
+            rf"(1 - z_{{{nxt}}})",
             rf"\delta a^z_t = \delta h_t \odot (\tilde{{h}}_t - h_{{{prv}}}) \odot z_t (1 - z_t),"
             r" \quad \delta \tilde{h}_t = \delta h_t \odot z_t",
             input_gradient(r"[\delta a^z_t; \delta \tilde{h}_t]", self.spec.bidirectional),

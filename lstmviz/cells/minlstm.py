@@ -186,7 +186,8 @@ class MinLSTM(Cell):
     def bptt(self, nxt: str = "t+1", prv: str = "t-1") -> list[str]:
         return [
             rf"\delta h_t = \frac{{\partial \ell_t}}{{\partial h_t}} + \delta h_{{{nxt}}} \odot f'_{{{nxt}}}",
-            rf"\delta f'_t = \delta h_t \odot h_{{{prv}}}, \quad \delta i'_t = \delta h_t \odot \tilde{{h}}_t,"
+            rf"\delta f'_t = \delta h_t \odot h_{{{prv}}}, "
+            rf"\quad \delta i'_t = \delta h_t \odot \tilde{{h}}_t,"
             r" \quad \delta \tilde{h}_t = \delta h_t \odot i'_t",
             r"\delta a^f_t = (\delta f'_t - \delta i'_t) \odot \frac{i_t}{(f_t + i_t)^2} \odot f_t (1 - f_t)",
             r"\delta a^i_t = (\delta i'_t - \delta f'_t) \odot \frac{f_t}{(f_t + i_t)^2} \odot i_t (1 - i_t)",

@@ -1,4 +1,5 @@
-"""The vanilla (Elman) RNN, as torch.nn.RNN: h_t = phi(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh), phi = tanh or relu.
+"""The vanilla (Elman) RNN, as torch.nn.RNN: h_t = phi(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh), phi = tanh \
+or relu.
 
 Backward: delta_a_t = delta_h_t * phi'(a_t) (1 - h_t^2 for tanh, 1[a_t > 0] for relu) and
 delta_h_{t-1} gets W_hh^T delta_a_t. Each step back multiplies by diag(phi'(a_t)) W_hh, whose norm is
@@ -129,11 +130,14 @@ class RNN(Cell):
 
     def bptt(self, nxt: str = "t+1", prv: str = "t-1") -> list[str]:
         slope = r"\mathbb{1}[a_t > 0]" if self.relu else r"1 - h_t^2"
-        end, span, power = ("T", r"\prod_{k=t+1}^{T}", "T-t") if nxt == "t+1" else ("0", r"\prod_{k=0}^{t-1}", "t")
+        end, span, power = (("T", r"\prod_{k=t+1}^{T}", "T-t") if nxt == "t+1"
+                            else ("0", r"\prod_{k=0}^{t-1}", "t"))
         return [
-            rf"\delta h_t = \frac{{\partial \ell_t}}{{\partial h_t}} + W_{{hh}}^{{\top}}\, \delta a_{{{nxt}}}",
+            rf"\delta h_t = \frac{{\partial \ell_t}}{{\partial h_t}} "
+            rf"+ W_{{hh}}^{{\top}}\, \delta a_{{{nxt}}}",
             rf"\delta a_t = \delta h_t \odot \phi'(a_t), \quad \phi'(a_t) = {slope}",
-            rf"\frac{{\partial h_{{{nxt}}}}}{{\partial h_t}} = \operatorname{{diag}}(\phi'(a_{{{nxt}}}))\, W_{{hh}}",
+            rf"\frac{{\partial h_{{{nxt}}}}}{{\partial h_t}} = "
+            rf"\operatorname{{diag}}(\phi'(a_{{{nxt}}}))\, W_{{hh}}",
             rf"\Big\|\frac{{\partial h_{end}}}{{\partial h_t}}\Big\| \le {span}"
             rf" \|\operatorname{{diag}}(\phi'(a_k))\|\,\|W_{{hh}}\|"
             rf" \le (\gamma\, \sigma_{{\max}}(W_{{hh}}))^{{{power}}}, \quad \gamma = 1",
@@ -158,7 +162,8 @@ class RNN(Cell):
         ]
         if "h" in clamped:  # h_t is a constant: nothing reaches a_t
             return first + [r"\delta a_{{{t}}} = {da} \quad \text{{(h clamped: a constant)}}"]
-        return first + [r"\delta a_{{{t}}} = \delta h_{{{t}}} \, " + slope + r" = {dh} \cdot {slope:p} = {da}"]
+        return first + [r"\delta a_{{{t}}} = \delta h_{{{t}}} \, " + slope
+                        + r" = {dh} \cdot {slope:p} = {da}"]
 
     def backward_slots(self, q, p) -> dict[str, np.ndarray]:
         slope = (q["a_h"] > 0).astype(float) if self.relu else 1 - np.tanh(q["a_h"]) ** 2
