@@ -1,5 +1,6 @@
-"""lstmviz: step a sequence through RNN, LSTM, GRU, minGRU and minLSTM cells; watch gates, states and \
-gradients.
+"""lstmviz: step a sequence through recurrent cells; watch their gates, states and gradients.
+
+The cells are the RNN, LSTM, GRU, minGRU and minLSTM of :mod:`lstmviz.cells`.
 
 Run with ``streamlit run app.py``. This file is the router: it draws the shared sidebar once (its
 settings become one frozen config, see ``ui/``) and runs the page chosen in the navigation.

@@ -147,15 +147,17 @@ def python_snippet(cells: Sequence[str], sequence: str, settings: ModelSettings,
     """Python that rebuilds the same cells and traces with the library API (``sequence``: a line
     from :func:`sequence_code`). It runs from any directory once lstmviz is installed, and writes the
     gradient chart to an HTML file instead of opening a window."""
-    return f"""# Reproduces an lstmviz view. Needs the lstmviz package: \
-pip install <path to the lstmviz checkout>
+    return f"""# Reproduces an lstmviz view.
+# Needs the lstmviz package: pip install <path to the lstmviz checkout>
 import lstmviz
 from lstmviz import plots
 
 {sequence}
 settings = lstmviz.{settings!r}
-traces = {{cell: lstmviz.trace(settings.build(cell, x.shape[1]), x, loss={loss!r}) \
-for cell in {tuple(cells)!r}}}
+traces = {{
+    cell: lstmviz.trace(settings.build(cell, x.shape[1]), x, loss={loss!r})
+    for cell in {tuple(cells)!r}
+}}
 
 # every gate, state and gradient, e.g. traces["lstm"].layers[0][0].gates["f"]  (T, H)
 for cell, tr in traces.items():

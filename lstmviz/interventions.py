@@ -22,8 +22,9 @@ from .cells import Cell, Clamps
 
 @dataclass(frozen=True)
 class Clamp:
-    """Set ``name`` to ``value`` on steps ``[start, stop)`` for ``units`` (None: all) of one layer \
-and direction."""
+    """Set ``name`` to ``value`` on steps ``[start, stop)`` for ``units`` (None: all units).
+
+    The clamp acts on one layer and direction (``layer``, ``direction``)."""
 
     name: str
     value: float

@@ -140,8 +140,8 @@ def latex_block(lines: list[str], small: bool = False) -> None:
 
 def show(kind: str, fig: go.Figure, key: str | None = None, **kwargs):
     """A chart at full width under its "How to read this" (:data:`ui.chart_help.HELP` of ``kind``),
-    downloadable as SVG and PNG from its toolbar; its colours are the figure's own (no theme \
-replaces them)."""
+    downloadable as SVG and PNG from its toolbar; its colours are the figure's own (no theme
+    replaces them)."""
     with st.popover("How to read this", icon=":material/help:", type="tertiary"):
         st.markdown(HELP[kind])
     config = chart_config(f"lstmviz-{key or kind}")

@@ -74,8 +74,10 @@ def step_stepper(config: AppConfig, view: View, layer: int, direction: int, unit
 def _clicked(key: str) -> None:
     """A click on a chart: the first selected point's step (and unit, on a heatmap) becomes the view's."""
     event = st.session_state.get(key)
-    points = (event or {}).get("selection", {}).get("points", []) if isinstance(event, dict) else \
-        getattr(getattr(event, "selection", None), "points", [])
+    if isinstance(event, dict):
+        points = event.get("selection", {}).get("points", [])
+    else:
+        points = getattr(getattr(event, "selection", None), "points", [])
     if points:
         point = points[0]
         unit = point.get("y") if key.startswith("step_heatmap") else None

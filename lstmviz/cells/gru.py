@@ -19,7 +19,7 @@ state); the tutorial's z is 1 minus that.
 Backward (delta = dL/d), PyTorch: delta_a_n = delta_h (1-z)(1-n^2); delta_a_z = delta_h (h_{t-1}-n) z(1-z);
 delta_a_r = delta_a_n (W_hn h_{t-1} + b_hn) r(1-r); delta_h_{t-1} gets delta_h z + W_hr^T delta_a_r
 + W_hz^T delta_a_z + W_hn^T (delta_a_n r). Tutorial: delta_a_n = delta_h z (1-n^2);
-delta_a_z = delta_h (n - h_{t-1}) z(1-z); delta_(r h) = W_hn^T delta_a_n; \
+delta_a_z = delta_h (n - h_{t-1}) z(1-z); delta_(r h) = W_hn^T delta_a_n;
 delta_a_r = delta_(r h) h_{t-1} r(1-r);
 delta_h_{t-1} gets delta_h (1-z) + r delta_(r h) + W_hr^T delta_a_r + W_hz^T delta_a_z.
 """

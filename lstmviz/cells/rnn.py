@@ -1,5 +1,6 @@
-"""The vanilla (Elman) RNN, as torch.nn.RNN: h_t = phi(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh), phi = tanh \
-or relu.
+"""The vanilla (Elman) RNN, as torch.nn.RNN.
+
+Forward: h_t = phi(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh), phi = tanh or relu.
 
 Backward: delta_a_t = delta_h_t * phi'(a_t) (1 - h_t^2 for tanh, 1[a_t > 0] for relu) and
 delta_h_{t-1} gets W_hh^T delta_a_t. Each step back multiplies by diag(phi'(a_t)) W_hh, whose norm is
