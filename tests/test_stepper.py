@@ -156,8 +156,19 @@ def _template_jobs() -> list[dict]:
     return jobs
 
 
+def node_binary() -> str | None:
+    """A Node.js to run the component's JavaScript: the system's, else the one inside the playwright
+    package (requirements-dev.txt installs it, so CI always has one)."""
+    try:
+        import playwright
+    except ImportError:
+        return shutil.which("node")
+    bundled = Path(playwright.__file__).parent / "driver" / "node"
+    return shutil.which("node") or (str(bundled) if bundled.is_file() else None)
+
+
 def test_js_number_format_and_templates_match_the_python_reference():
-    node = shutil.which("node")
+    node = node_binary()
     if node is None:
         pytest.skip(
             "needs node to run ui/stepper/frontend/format.js (the browser tests check the same in chromium)"
@@ -282,7 +293,7 @@ def test_the_bundle_carries_katex_and_its_fonts():
     assert js.count("data:font/woff2;base64,") == 20
     assert "export default function stepperComponent" in js and "renderToString" in js
     assert (ROOT / "lstmviz" / "static" / "katex" / "VERSION").read_text().startswith("katex 0.19.1")
-    node = shutil.which("node")
+    node = node_binary()
     if node:
         ARTIFACTS.mkdir(exist_ok=True)
         bundle = ARTIFACTS / "stepper-bundle.mjs"
