@@ -8,6 +8,7 @@ where a missing browser is a failure. Nothing here downloads a browser.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import signal
 import socket
@@ -73,6 +74,13 @@ def last_server_pid() -> int:
     return _LAST_PID[-1]
 
 
+def own_group_dying_with_parent() -> None:
+    """In the child before exec: a new session, and SIGTERM when the parent dies (Linux prctl)."""
+    os.setsid()
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
+
+
 @contextlib.contextmanager
 def streamlit_server(script: str = "app.py") -> Iterator[str]:
     """`streamlit run <script>` on a free port of 127.0.0.1, logging to test-artifacts/; always stopped."""
@@ -83,9 +91,10 @@ def streamlit_server(script: str = "app.py") -> Iterator[str]:
     command += ["--server.port", str(port), "--server.headless", "true"]
     command += ["--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
     with (ARTIFACTS / f"streamlit-{port}.log").open("w") as log:
-        # Its own process group, so that the kill below reaches anything it started.
+        # Its own process group, so that the kill below reaches anything it started; and it dies with
+        # us even when we are killed before the finally below runs.
         process = subprocess.Popen(
-            command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, preexec_fn=own_group_dying_with_parent
         )
         _LAST_PID.append(process.pid)
         try:

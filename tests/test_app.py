@@ -457,3 +457,35 @@ def test_every_what_if_tab_renders(tab):
     kinds = {"Phase diagram": "whatif_phase_", "Spectrum": "whatif_spectrum",
              "Connectivity": "whatif_connectivity_"}
     assert sum(k.startswith(kinds[tab]) for k in _charts(at)) >= 1
+
+
+def _colour_mapped(figure: dict):
+    """(where, colorscale) of every trace or colour axis that maps numbers to colours."""
+    layout = figure.get("layout", {})
+    for k, trace in enumerate(figure["data"]):
+        marker = trace.get("marker") or {}
+        numeric = isinstance(marker.get("color"), list) and all(
+            isinstance(v, (int, float)) for v in marker["color"]
+        )
+        if trace.get("type") in ("heatmap", "contour") or numeric:
+            axis = trace.get("coloraxis") or marker.get("coloraxis")
+            owner = layout.get(axis, {}) if axis else (trace if trace.get("type") != "scatter" else marker)
+            yield f"trace {k} ({trace.get('name')})", owner.get("colorscale")
+
+
+@pytest.mark.parametrize("page, query", [(page, {}) for page in PAGES] + [
+    ("pages/gates_states.py", {"cells": "rnn,lstm,gru,mingru,minlstm"}),
+    ("pages/whatif.py", {"tab": "Phase diagram"}), ("pages/whatif.py", {"tab": "Spectrum"}),
+    ("pages/whatif.py", {"tab": "Connectivity"}),
+])
+def test_every_colour_scale_is_given_explicitly_so_no_theme_replaces_it(page, query):
+    """Streamlit's theme swaps the colours of any scale a figure leaves to its template (it turned the
+    most-vanished gradients pink); every colour-mapped trace must carry its own list of stops."""
+    checked = 0
+    for key, figure in _charts(_app(query, page=page)).items():
+        for where, scale in _colour_mapped(figure):
+            assert isinstance(scale, list) and len(scale) >= 2, (key, where, scale)
+            assert all(isinstance(stop, list) and len(stop) == 2 for stop in scale), (key, where)
+            checked += 1
+    # the pages without a colour-mapped chart: equations, the first screen's lines, the spectrum's points
+    assert checked or page in ("pages/equations.py", "pages/why_gates.py") or query.get("tab") == "Spectrum"

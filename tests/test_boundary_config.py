@@ -10,7 +10,7 @@ import sys
 import tomllib
 import urllib.request
 
-from browser_support import ROOT, free_port, wait_healthy
+from browser_support import ROOT, free_port, own_group_dying_with_parent, wait_healthy
 
 from lstmviz.limits import MAX_WEIGHTS_BYTES
 
@@ -39,7 +39,7 @@ def test_streamlit_run_starts_without_a_prompt_on_a_fresh_home(tmp_path):
             stdout=output,
             stderr=subprocess.STDOUT,
             env=environment,
-            start_new_session=True,
+            preexec_fn=own_group_dying_with_parent,
         )
         try:
             url = f"http://127.0.0.1:{port}"

@@ -15,7 +15,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from browser_support import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, ROOT, free_port, require_browser, wait_healthy
+from browser_support import (
+    ARTIFACTS,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    ROOT,
+    free_port,
+    own_group_dying_with_parent,
+    require_browser,
+    wait_healthy,
+)
 
 from ui.safe_text import WORD_JOINER, plain
 
@@ -84,7 +93,8 @@ def _streamlit(app: Path, env: dict[str, str]) -> Iterator[str]:
     environment = {**os.environ, **env, "PYTHONPATH": str(ROOT)}
     with (ARTIFACTS / f"streamlit-{app.stem}-{port}.log").open("w") as log:
         process = subprocess.Popen(
-            command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=environment, start_new_session=True
+            command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=environment,
+            preexec_fn=own_group_dying_with_parent,
         )
         try:
             url = f"http://127.0.0.1:{port}"

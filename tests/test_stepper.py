@@ -23,7 +23,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from browser_support import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, ROOT, free_port, require_browser, wait_healthy
+from browser_support import (
+    ARTIFACTS,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    ROOT,
+    free_port,
+    own_group_dying_with_parent,
+    require_browser,
+    wait_healthy,
+)
 
 from ui.stepper import (
     aligned,
@@ -317,7 +326,7 @@ def demo_server() -> Iterator[str]:
     command += ["--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
     with (ARTIFACTS / f"stepper-streamlit-{port}.log").open("w") as log:
         process = subprocess.Popen(
-            command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, preexec_fn=own_group_dying_with_parent
         )
         try:
             url = f"http://127.0.0.1:{port}"
