@@ -82,19 +82,24 @@ def own_group_dying_with_parent() -> None:
 
 
 @contextlib.contextmanager
-def streamlit_server(script: str = "app.py") -> Iterator[str]:
-    """`streamlit run <script>` on a free port of 127.0.0.1, logging to test-artifacts/; always stopped."""
+def streamlit_server(script: str | Path = "app.py", env: dict[str, str] | None = None) -> Iterator[str]:
+    """`streamlit run <script>` on a free port of 127.0.0.1, logging to test-artifacts/; always stopped.
+
+    ``env`` is added to this process's environment; the repository root is on the server's PYTHONPATH,
+    so test apps under tests/apps/ import lstmviz and ui as app.py does."""
     require_browser()
     port = free_port()
     ARTIFACTS.mkdir(exist_ok=True)
-    command = [sys.executable, "-m", "streamlit", "run", script, "--server.address", "127.0.0.1"]
+    command = [sys.executable, "-m", "streamlit", "run", str(script), "--server.address", "127.0.0.1"]
     command += ["--server.port", str(port), "--server.headless", "true"]
     command += ["--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
-    with (ARTIFACTS / f"streamlit-{port}.log").open("w") as log:
+    environment = {**os.environ, **(env or {}), "PYTHONPATH": str(ROOT)}
+    with (ARTIFACTS / f"streamlit-{Path(script).stem}-{port}.log").open("w") as log:
         # Its own process group, so that the kill below reaches anything it started; and it dies with
         # us even when we are killed before the finally below runs.
         process = subprocess.Popen(
-            command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, preexec_fn=own_group_dying_with_parent
+            command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=environment,
+            preexec_fn=own_group_dying_with_parent,
         )
         _LAST_PID.append(process.pid)
         try:

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from browser_support import CHROMIUM, CHROMIUM_ARGS, ROOT, require_browser
-from test_safe_text import _streamlit
+from browser_support import CHROMIUM, CHROMIUM_ARGS, ROOT, require_browser, streamlit_server
 
 SVG_BUTTON = '.modebar-btn[data-title="Download plot"]'
 PNG_BUTTON = '.modebar-btn[data-title="Download plot as a PNG"]'
@@ -15,7 +14,7 @@ def page():
     require_browser()
     from playwright.sync_api import sync_playwright
 
-    with _streamlit(ROOT / "tests" / "apps" / "chart_downloads_app.py", {}) as url, sync_playwright() as p:
+    with streamlit_server(ROOT / "tests" / "apps" / "chart_downloads_app.py") as url, sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(accept_downloads=True)

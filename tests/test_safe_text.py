@@ -3,27 +3,17 @@ element, with no link, image, emphasis, LaTeX, icon or colour made from them, an
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import re
-import signal
 import string
-import subprocess
-import sys
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from browser_support import (
-    ARTIFACTS,
     CHROMIUM,
     CHROMIUM_ARGS,
     ROOT,
-    free_port,
-    own_group_dying_with_parent,
     require_browser,
-    wait_healthy,
+    streamlit_server,
 )
 
 from ui.safe_text import WORD_JOINER, plain
@@ -82,33 +72,6 @@ def test_plain_leaves_no_punctuation_unescaped(text):
     assert not set(rest) & set(string.punctuation)
 
 
-@contextlib.contextmanager
-def _streamlit(app: Path, env: dict[str, str]) -> Iterator[str]:
-    """`streamlit run <app>` on a free port of 127.0.0.1, logging to test-artifacts/; always stopped."""
-    port = free_port()
-    ARTIFACTS.mkdir(exist_ok=True)
-    command = [sys.executable, "-m", "streamlit", "run", str(app), "--server.address", "127.0.0.1"]
-    command += ["--server.port", str(port), "--server.headless", "true"]
-    command += ["--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
-    environment = {**os.environ, **env, "PYTHONPATH": str(ROOT)}
-    with (ARTIFACTS / f"streamlit-{app.stem}-{port}.log").open("w") as log:
-        process = subprocess.Popen(
-            command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=environment,
-            preexec_fn=own_group_dying_with_parent,
-        )
-        try:
-            url = f"http://127.0.0.1:{port}"
-            wait_healthy(url, process)
-            yield url
-        finally:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=10)
-
-
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory):
     """The page of tests/apps/safe_text_app.py, fully rendered, and every URL it requested."""
@@ -118,7 +81,7 @@ def rendered(tmp_path_factory):
     cases = tmp_path_factory.mktemp("safe_text") / "cases.json"
     cases.write_text(json.dumps(HOSTILE), encoding="utf-8")
     app = ROOT / "tests" / "apps" / "safe_text_app.py"
-    with _streamlit(app, {"SAFE_TEXT_CASES": str(cases)}) as url, sync_playwright() as playwright:
+    with streamlit_server(app, {"SAFE_TEXT_CASES": str(cases)}) as url, sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 900})

@@ -11,14 +11,10 @@ from __future__ import annotations
 import contextlib
 import json
 import math
-import os
 import shutil
-import signal
 import statistics
 import subprocess
-import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -28,10 +24,7 @@ from browser_support import (
     CHROMIUM,
     CHROMIUM_ARGS,
     ROOT,
-    free_port,
-    own_group_dying_with_parent,
-    require_browser,
-    wait_healthy,
+    streamlit_server,
 )
 
 from ui.stepper import (
@@ -315,35 +308,9 @@ def test_the_bundle_carries_katex_and_its_fonts():
 
 
 # ------------------------------------------------------------------ browser: the demo app
-@contextlib.contextmanager
-def demo_server() -> Iterator[str]:
-    """`streamlit run tests/apps/stepper_demo.py` on a free port of 127.0.0.1; always stopped."""
-    require_browser()
-    port = free_port()
-    ARTIFACTS.mkdir(exist_ok=True)
-    command = [sys.executable, "-m", "streamlit", "run", DEMO, "--server.address", "127.0.0.1"]
-    command += ["--server.port", str(port), "--server.headless", "true"]
-    command += ["--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
-    with (ARTIFACTS / f"stepper-streamlit-{port}.log").open("w") as log:
-        process = subprocess.Popen(
-            command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, preexec_fn=own_group_dying_with_parent
-        )
-        try:
-            url = f"http://127.0.0.1:{port}"
-            wait_healthy(url, process)
-            yield url
-        finally:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=10)
-
-
 @pytest.fixture(scope="module")
 def demo():
-    with demo_server() as url:
+    with streamlit_server(DEMO) as url:
         yield url
 
 
