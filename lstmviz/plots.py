@@ -284,7 +284,7 @@ def state_heatmaps(
     layout.update(_coloraxes(trace, lt, shown, quantities))
     if t is not None:
         layout["shapes"] = [cursor(t)]
-    title = f"{cell_label(trace)}: gates and states over time"
+    title = f"{cell_label(trace)}: gates and states"  # over t (the x axis); short for a narrow column
     notes = [where_label(trace, layer, direction), unit_note, _bin_note(width), *blank_notes(blank)]
     fig = go.Figure(heatmaps, layout)
     return finish_layout(fig, title_block(title, notes), max(280, 100 + panel_height * len(quantities)))

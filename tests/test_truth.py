@@ -1411,8 +1411,8 @@ def test_the_gru_conventions_say_which_z_and_which_reset_is_shown():
     assert pytorch.convention() == CONVENTIONS["pytorch"] and tutorial.convention() == CONVENTIONS["tutorial"]
     assert "Chung" in tutorial.reference and "Cho" not in tutorial.reference
     assert "torch.nn.GRU" in pytorch.reference
-    assert tutorial.describe("z").endswith("(share of the NEW content)")
-    assert pytorch.describe("z").endswith("(share kept of the OLD state)")
+    assert tutorial.describe("z").endswith("(share of NEW h̃)")
+    assert pytorch.describe("z").endswith("(share of OLD h)")
     # the formulas agree: z multiplies the new content in the tutorial, the old state in PyTorch
     assert tutorial.equations()[-1] == r"h_t = (1 - z_t) \odot h_{t-1} + z_t \odot \tilde{h}_t"
     assert pytorch.equations()[-1] == r"h_t = (1 - z_t) \odot n_t + z_t \odot h_{t-1}"

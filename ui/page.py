@@ -156,9 +156,20 @@ def _shown() -> list:
     return st.session_state.setdefault(_SHOWN, [])
 
 
+# Charts scrolled out of view are not painted. Each Plotly marker is a paint chunk of its own, and the
+# heatmaps' click layers hold thousands: with them painted, every frame of the stepper spent about
+# 30 ms re-layerising the whole page (a Chrome trace on 2 cores); without, about 4 ms.
+_PAGE_STYLE = (
+    "<style>[data-testid='stPlotlyChart'] { content-visibility: auto; "
+    "contain-intrinsic-block-size: auto 450px; }</style>"
+)
+
+
 def start_view() -> None:
-    """Forget the charts and equations of the previous run (app.py calls this before each page)."""
+    """Forget the charts and equations of the previous run, set the page's style (app.py calls this
+    before each page)."""
     st.session_state[_SHOWN] = []
+    st.html(_PAGE_STYLE)
 
 
 def view_download(title: str) -> None:

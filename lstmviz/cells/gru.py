@@ -119,7 +119,7 @@ class GRU(Cell):
         return r"\tilde{h}" if letter == "n" and self.tutorial else letter
 
     def describe(self, letter: str) -> str:
-        share = "share of the NEW content" if self.tutorial else "share kept of the OLD state"
+        share = "share of NEW h̃" if self.tutorial else "share of OLD h"  # short: a narrow panel's title
         names = {
             "r": "r: reset gate σ",
             "z": f"z: update gate σ ({share})",

@@ -61,7 +61,7 @@ class MinGRU(Cell):
         return r"\tilde{h}" if letter == "n" else letter
 
     def describe(self, letter: str) -> str:
-        names = {"z": "z: update gate σ (share of the NEW content)", "n": "h̃: candidate (linear in x)"}
+        names = {"z": "z: update gate σ (share of NEW h̃)", "n": "h̃: candidate (linear in x)"}
         return names.get(letter) or super().describe(letter)
 
     def forward(self, p, xs, h0, c0, clamps: Clamps = NO_CLAMPS) -> CellRun:
