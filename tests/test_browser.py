@@ -118,7 +118,8 @@ def test_a_click_on_a_heatmap_moves_the_stepper(page, server):
     drag.wait_for()
     moved = "() => new URL(location.href).searchParams.get('step') !== null"
     for _ in range(3):  # on a loaded machine Plotly may bind its click handler after the first click
-        # measured each time: charts above, painted for the first time as they scroll in, may move it
+        # scrolled to and measured each time: the stepper above draws its first frame as it pleases
+        chart.scroll_into_view_if_needed()
         box = drag.bounding_box()
         page.mouse.move(box["x"] + box["width"] * 0.7, box["y"] + box["height"] * 0.5)
         page.wait_for_timeout(200)
@@ -127,7 +128,11 @@ def test_a_click_on_a_heatmap_moves_the_stepper(page, server):
             page.wait_for_function(moved, timeout=15_000)
             break
         except PlaywrightTimeout:
-            continue
+            hit = page.evaluate("([x, y]) => { const e = document.elementFromPoint(x, y);"
+                                " return e && (e.tagName + '.' + e.getAttribute('class')); }",
+                                [box["x"] + box["width"] * 0.7, box["y"] + box["height"] * 0.5])
+            page.screenshot(path=ARTIFACTS / "heatmap-click-missed.png")
+            print("click missed; box", box, "hit", hit, "url", page.url)
     page.wait_for_function(moved, timeout=5_000)
     _settle(page)
     step = int(page.evaluate("() => new URL(location.href).searchParams.get('step')"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 import plotly.graph_objects as go
@@ -146,7 +147,21 @@ def show(kind: str, fig: go.Figure, key: str | None = None, **kwargs):
         st.markdown(HELP[kind])
     config = chart_config(f"lstmviz-{key or kind}")
     _shown().append(fig)
+    _paint_only_in_view(key, fig.layout.height)
     return st.plotly_chart(fig, width="stretch", config=config, key=key, theme=None, **kwargs)
+
+
+def _paint_only_in_view(key: str | None, height: int | None) -> None:
+    """Leave the chart unpainted while it is scrolled out of view, holding its own height.
+
+    Each Plotly marker is a paint chunk of its own, and the heatmaps' click layers hold thousands:
+    painted, they made every frame of the stepper spend about 30 ms re-layerising the whole page (a
+    Chrome trace on 2 cores; about 4 ms without). The placeholder is the figure's own height, so
+    nothing moves when the chart is first painted.
+    """
+    if key and height and re.fullmatch(r"[A-Za-z0-9_-]+", key):
+        st.html(f"<style>.st-key-{key} [data-testid='stPlotlyChart'] {{ content-visibility: auto; "
+                f"contain-intrinsic-block-size: auto {int(height)}px; }}</style>")
 
 
 _SHOWN = "view_sections"
@@ -156,20 +171,9 @@ def _shown() -> list:
     return st.session_state.setdefault(_SHOWN, [])
 
 
-# Charts scrolled out of view are not painted. Each Plotly marker is a paint chunk of its own, and the
-# heatmaps' click layers hold thousands: with them painted, every frame of the stepper spent about
-# 30 ms re-layerising the whole page (a Chrome trace on 2 cores); without, about 4 ms.
-_PAGE_STYLE = (
-    "<style>[data-testid='stPlotlyChart'] { content-visibility: auto; "
-    "contain-intrinsic-block-size: auto 450px; }</style>"
-)
-
-
 def start_view() -> None:
-    """Forget the charts and equations of the previous run, set the page's style (app.py calls this
-    before each page)."""
+    """Forget the charts and equations of the previous run (app.py calls this before each page)."""
     st.session_state[_SHOWN] = []
-    st.html(_PAGE_STYLE)
 
 
 def view_download(title: str) -> None:
