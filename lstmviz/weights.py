@@ -310,7 +310,8 @@ def infer_spec(state: dict, *, nonlinearity: str = "tanh", gru_variant: str = "p
     if "weight_hh_l0" in shapes:
         cell, hidden_size, proj_size = _with_recurrence(shapes, rows)
     else:
-        (cell, hidden_size), proj_size = _without_recurrence(shapes, rows, num_layers, cell), 0
+        cell, hidden_size = _without_recurrence(shapes, rows, num_layers, cell)
+        proj_size = 0
     for what, value, most in (
         ("input size", input_size, MAX_FEATURES),
         ("hidden size", hidden_size, MAX_HIDDEN),
